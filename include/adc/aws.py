@@ -1,0 +1,99 @@
+"""boto3 clients for a source: from an Airflow connection (AwsBaseHook) or boto3's default chain,
+with adaptive retries, an optional assumed role (multi-account) and endpoint overrides.
+
+A client factory is built once per (source, region) and shared by a harvest unit's threads;
+boto3 clients are thread-safe, sessions are not, so clients are created up front under a lock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from adc.config import Source
+
+# Adaptive mode adds client-side rate limiting on top of exponential backoff: the right thing for
+# a crawler that shares an account's API quotas with production workloads.
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": int(os.environ.get("ADC_AWS_MAX_ATTEMPTS", "8"))},
+    connect_timeout=float(os.environ.get("ADC_AWS_CONNECT_TIMEOUT", "5")),
+    read_timeout=float(os.environ.get("ADC_AWS_READ_TIMEOUT", "30")),
+    max_pool_connections=32,
+    user_agent_extra="adc-harvester",
+)
+
+
+@dataclass
+class AwsClients:
+    """Clients for one source in one region; ``account`` is resolved through STS once."""
+
+    source: Source
+    region: str
+    _session: Any = None
+    _endpoint: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _account: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source.aws_conn_id:
+            from adc.airflow_bridge import aws_session
+
+            session, endpoint, sts_endpoint = aws_session(self.source.aws_conn_id, self.region)
+        else:
+            session = boto3.session.Session(region_name=self.region)
+            endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+            sts_endpoint = endpoint
+        if self.source.role_arn:
+            session = _assume_role(session, self.source, self.region, sts_endpoint)
+        self._session = session
+        self._endpoint = endpoint
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service, region_name=self.region, endpoint_url=self._endpoint, config=RETRY_CONFIG
+                )
+            return self._clients[service]
+
+    @property
+    def account(self) -> str:
+        if self._account is None:
+            self._account = self.client("sts").get_caller_identity()["Account"]
+        return self._account
+
+
+def _assume_role(session: Any, source: Source, region: str, sts_endpoint: str | None) -> Any:
+    sts = session.client("sts", region_name=region, endpoint_url=sts_endpoint, config=RETRY_CONFIG)
+    kwargs = {"RoleArn": source.role_arn, "RoleSessionName": f"adc-harvest-{source.name}"[:64]}
+    if source.external_id:
+        kwargs["ExternalId"] = source.external_id
+    creds = sts.assume_role(**kwargs)["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
+
+
+def error_kind(exc: BaseException) -> str:
+    """A short, stable name for why an AWS call failed (the coverage record's error_kind)."""
+    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, EndpointConnectionError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        if code in ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"):
+            return "Throttling"
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"):
+            return "AccessDenied"
+        return code
+    if isinstance(exc, (EndpointConnectionError, BotoConnectionError)):
+        return "EndpointUnreachable"
+    return type(exc).__name__

@@ -1,0 +1,5 @@
+import sys
+
+from adc.cli import main
+
+sys.exit(main())

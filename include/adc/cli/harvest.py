@@ -1,0 +1,7 @@
+"""adc harvest commands."""
+
+from __future__ import annotations
+
+
+def add_commands(subparsers) -> None:
+    """Commands of this area are added as it lands."""

@@ -1,0 +1,230 @@
+"""Configuration: sources.yaml (the harvest's public interface) and the process settings.
+
+Every error names the file, the field path and what is wrong, on one line, so a DAG shows it as a
+readable import error and the CLI prints it as is.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from adc.errors import ConfigError
+
+SERVICES = ("s3", "glue", "dynamodb", "rds", "redshift")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SOURCES = PROJECT_ROOT / "include" / "config" / "sources.yaml"
+
+
+def _check_glob(pattern: str) -> str:
+    if not pattern or not pattern.strip():
+        raise ValueError("a glob may not be empty")
+    if pattern.count("[") != pattern.count("]"):
+        raise ValueError(f"unbalanced brackets in glob {pattern!r}")
+    try:
+        re.compile(fnmatch.translate(pattern))
+    except re.error as exc:
+        raise ValueError(f"bad glob {pattern!r}: {exc}") from exc
+    return pattern
+
+
+Glob = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseAccess(_Strict):
+    """How to read the schemas inside one RDS instance or Redshift cluster."""
+
+    conn_id: str | None = Field(None, description="Airflow connection holding the database credentials.")
+    url: str | None = Field(
+        None, description="SQLAlchemy URL instead of a connection (local use only: it holds the secret)."
+    )
+    databases: list[str] = Field(default_factory=list, description="Databases to inspect; empty means the default.")
+    schemas: list[Glob] = Field(default_factory=lambda: ["*"], description="Schema name globs to inspect.")
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> DatabaseAccess:
+        if bool(self.conn_id) == bool(self.url):
+            raise ValueError("give exactly one of conn_id or url")
+        return self
+
+
+class Source(_Strict):
+    """One AWS account (and role) to harvest, in one or more regions."""
+
+    name: str = Field(
+        ..., pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Unique name; lower case, digits, '-' and '_'."
+    )
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="The AWS region.")
+    regions: list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]] | None = Field(
+        None, description="Several regions instead of one."
+    )
+    aws_conn_id: str | None = Field(
+        None, description="Airflow AWS connection; without it boto3's default chain and AWS_ENDPOINT_URL apply."
+    )
+    role_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", description="Role assumed through STS."
+    )
+    external_id: str | None = Field(None, description="External id for the assumed role.")
+    services: list[Literal["s3", "glue", "dynamodb", "rds", "redshift"]] = Field(
+        default_factory=lambda: list(SERVICES), description="Services to harvest."
+    )
+    include: list[Glob] = Field(default_factory=lambda: ["*"], description="Name globs for buckets, databases, tables.")
+    exclude: list[Glob] = Field(default_factory=list, description="Name globs to skip; exclude wins over include.")
+    schedule: str | None = Field("@daily", description="Cron or preset for this source's harvest; null for manual.")
+    databases: dict[str, DatabaseAccess] = Field(
+        default_factory=dict, description="RDS instance or Redshift cluster id -> how to read its schemas."
+    )
+    sample_rows: int = Field(100, ge=1, le=1000, description="Rows read in memory per dataset to classify columns.")
+    missing_threshold: float = Field(
+        0.25, ge=0, le=1, description="Share of the source's assets that may go missing before a person must approve."
+    )
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        return [_check_glob(p) for p in value]
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one service")
+        if len(set(value)) != len(value):
+            raise ValueError("a service is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _region_or_regions(self) -> Source:
+        if bool(self.region) == bool(self.regions):
+            raise ValueError("give exactly one of region or regions")
+        return self
+
+    @property
+    def all_regions(self) -> list[str]:
+        return list(self.regions or [self.region])  # type: ignore[list-item]
+
+    def wants(self, name: str, *qualified: str) -> bool:
+        """True if a bucket/database/table name is included and not excluded.
+
+        A Glue table is also matched as 'database.table' so globs can pick tables out of a database.
+        """
+        names = (name, *qualified)
+        included = any(fnmatch.fnmatchcase(n, p) for p in self.include for n in names)
+        return included and not any(fnmatch.fnmatchcase(n, p) for p in self.exclude for n in names)
+
+
+class TagConventions(_Strict):
+    """Tag keys on AWS resources that reconciliation compares with the register."""
+
+    asset_id: str = "iar:asset-id"
+    owner: str = "iar:owner"
+    custodian: str = "iar:custodian"
+    marking: str = "gscp:marking"
+    personal: str = "data:personal"
+    special: str = "data:special"
+    retention: str = "retention:schedule"
+    activity: str = "ropa:activity"
+
+
+class SourcesFile(_Strict):
+    sources: list[Source] = Field(..., min_length=1)
+    tags: TagConventions = Field(default_factory=TagConventions)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, value: list[Source]) -> list[Source]:
+        seen: set[str] = set()
+        for source in value:
+            if source.name in seen:
+                raise ValueError(f"duplicate source name {source.name!r}")
+            seen.add(source.name)
+        return value
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(f"no source named {name!r} (have: {', '.join(s.name for s in self.sources)})")
+
+
+def _field_path(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in ("function-after", "function-before") and not str(part).startswith("function-"):
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def load_sources(path: str | os.PathLike | None = None) -> SourcesFile:
+    """Read and validate sources.yaml; raise ConfigError naming file, field and problem."""
+    file = Path(path or os.environ.get("ADC_SOURCES") or DEFAULT_SOURCES)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{file}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: expected a mapping with a 'sources' list at the top")
+    try:
+        return SourcesFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{file}: {_field_path(first['loc'])}: {message}{more}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings, from the environment. Secrets never live here: they are Airflow connections."""
+
+    home: Path
+    sources_path: Path
+    default_region: str
+    default_account: str | None
+    data_protection_team: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("ADC_HOME") or PROJECT_ROOT / ".adc")
+        team = os.environ.get("ADC_DATA_PROTECTION_TEAM", "dpo")
+        return cls(
+            home=home,
+            sources_path=Path(os.environ.get("ADC_SOURCES") or DEFAULT_SOURCES),
+            default_region=os.environ.get("ADC_DEFAULT_AWS_REGION", "eu-west-2"),
+            default_account=os.environ.get("ADC_DEFAULT_AWS_ACCOUNT") or None,
+            data_protection_team=tuple(u.strip() for u in team.split(",") if u.strip()),
+        )
+
+    @cached_property
+    def register_url(self) -> str:
+        """ADC_REGISTER_URL, else the Airflow connection adc_register, else SQLite under ADC_HOME."""
+        url = os.environ.get("ADC_REGISTER_URL")
+        if url:
+            return url
+        from adc.airflow_bridge import connection_uri
+
+        url = connection_uri("adc_register")
+        if url:
+            return url
+        self.home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.home / 'register.db'}"

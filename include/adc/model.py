@@ -1,0 +1,159 @@
+"""The domain records every room shares: observed datasets, their fields and classifications, and
+the coverage of a harvest. This is the ground floor: it imports nothing of adc but naming/errors.
+
+Values are never part of these records: a field carries its name, type and classification (with
+the reason), never a sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from adc.naming import DatasetId
+
+
+class Service(StrEnum):
+    S3 = "s3"
+    GLUE = "glue"
+    DYNAMODB = "dynamodb"
+    RDS = "rds"
+    REDSHIFT = "redshift"
+
+
+class Classification(StrEnum):
+    """What a column holds, in UK GDPR terms. Ordered by sensitivity (see RANK)."""
+
+    NONE = "none"
+    PERSONAL = "personal"
+    SPECIAL = "special_category"  # Art 9
+    CRIMINAL = "criminal_offence"  # Art 10
+
+
+RANK = {Classification.NONE: 0, Classification.PERSONAL: 1, Classification.SPECIAL: 2, Classification.CRIMINAL: 2}
+
+
+class SchemaStatus(StrEnum):
+    """How a dataset's schema was obtained, so a missing schema is never mistaken for an empty one."""
+
+    INFERRED = "inferred"  # read from files (Parquet footer, CSV header, JSON records)
+    CATALOGUE = "catalogue"  # declared by the service (Glue, DynamoDB keys, SQL inspector)
+    SKIPPED = "skipped"  # not attempted (no permission to read objects, unsupported format)
+    UNREADABLE = "unreadable"  # attempted and failed (truncated, binary, access denied)
+    NONE = "none"  # the service has no schema (an RDS instance without a connection)
+
+
+class ScopeStatus(StrEnum):
+    COMPLETE = "complete"  # listed to the end: absence inside it means something
+    FAILED = "failed"  # listing stopped: absence inside it means nothing
+
+
+@dataclass
+class Field:
+    name: str
+    type: str = "string"
+    classification: Classification = Classification.NONE
+    category: str | None = None  # e.g. "email", "health", "trade_union_membership"
+    reason: str | None = None  # why it was classified, e.g. "name matches 'email'"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "classification": str(self.classification),
+            "category": self.category,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Field:
+        return cls(
+            name=data["name"],
+            type=data.get("type") or "string",
+            classification=Classification(data.get("classification") or "none"),
+            category=data.get("category"),
+            reason=data.get("reason"),
+        )
+
+
+@dataclass
+class ObservedDataset:
+    """One dataset as a harvest saw it: one per table, never one per file."""
+
+    id: DatasetId
+    service: Service
+    source: str
+    scope: str  # what was listed to find it: a bucket, a Glue database, a table, an instance
+    region: str | None = None
+    kind: str = "table"  # table, view, iceberg, file, stream, database, cluster
+    format: str | None = None  # parquet, csv, tsv, json, jsonl, avro, csv.gz, ...
+    location: str | None = None  # where the data lives, e.g. s3://bucket/prefix for a Glue table
+    description: str | None = None
+    partition_keys: list[str] = field(default_factory=list)
+    fields: list[Field] = field(default_factory=list)
+    schema_status: SchemaStatus = SchemaStatus.NONE
+    object_count: int | None = None
+    size_bytes: int | None = None
+    first_modified: datetime | None = None
+    last_modified: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)  # encryption, serde, ttl, engine, ...
+    symlinks: list[DatasetId] = field(default_factory=list)  # the same data under another identity
+    problems: list[str] = field(default_factory=list)  # e.g. "part-3.parquet: truncated footer"
+
+    @property
+    def classification(self) -> Classification:
+        """The most sensitive classification among the fields."""
+        return max((f.classification for f in self.fields), key=RANK.__getitem__, default=Classification.NONE)
+
+    @property
+    def special_categories(self) -> list[str]:
+        return sorted({f.category for f in self.fields if f.classification == Classification.SPECIAL and f.category})
+
+    @property
+    def has_personal_data(self) -> bool:
+        return self.classification != Classification.NONE
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["id"] = {"namespace": self.id.namespace, "name": self.id.name}
+        data["fields"] = [f.to_dict() for f in self.fields]
+        data["symlinks"] = [{"namespace": s.namespace, "name": s.name} for s in self.symlinks]
+        for key in ("first_modified", "last_modified"):
+            value = getattr(self, key)
+            data[key] = value.isoformat() if value else None
+        data["service"] = str(self.service)
+        data["schema_status"] = str(self.schema_status)
+        data["classification"] = str(self.classification)
+        data["personal_data"] = self.has_personal_data
+        data["special_categories"] = ",".join(self.special_categories) or None
+        return data
+
+
+@dataclass
+class ScopeOutcome:
+    """How one listed scope ended: the harvest's coverage, one row per scope.
+
+    ``covers`` is the identity prefix the scope vouches for (a bucket covers s3://bucket, a Glue
+    database covers table/<db>/...): only a complete scope can make a dataset under it missing.
+    A registered bucket or database that a complete listing did not contain is recorded as a
+    complete, empty scope: its absence is then known, not guessed.
+    """
+
+    source: str
+    service: Service
+    region: str
+    scope: str
+    covers: DatasetId
+    status: ScopeStatus
+    datasets: int = 0
+    error_kind: str | None = None  # AccessDenied, NoSuchBucket, Throttling, EndpointUnreachable, ...
+    error: str | None = None
+    # files or tables inside a complete scope that could not be read (the scope stays complete)
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def unit(self) -> str:
+        return f"{self.source}|{self.service}|{self.region}|{self.scope}"

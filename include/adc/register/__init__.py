@@ -1,0 +1,1 @@
+"""The register: ADC's one database (the IAR, the harvest snapshots, findings, history, RoPA)."""

@@ -1,0 +1,100 @@
+"""The register's engine and its migrations.
+
+SQLite is the embedded default (WAL, a busy timeout so concurrent Airflow tasks wait rather than
+fail); PostgreSQL is the production store. Alembic keeps its own version table
+(adc_alembic_version) so the register can share a database with anything, Airflow included.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from adc.config import PROJECT_ROOT, Settings
+
+MIGRATIONS = Path(os.environ.get("ADC_SQL_DIR") or PROJECT_ROOT / "sql") / "migrations"
+VERSION_TABLE = "adc_alembic_version"
+
+
+def _normalise(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the register at ``url`` (default: the settings' register URL)."""
+    url = _normalise(url or Settings.from_env().register_url)
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # NullPool: each task or request opens its own connection; SQLite connections are cheap
+        # and must not cross the forks Airflow's executors make.
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below take effect
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:
+            # IMMEDIATE takes the write lock at the start, so two writers queue instead of one
+            # failing half-way with "database is locked" on its first write.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("version_table", VERSION_TABLE)
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the register's schema to ``revision`` (idempotent)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+@lru_cache(maxsize=8)
+def _ready_engine(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+def register_engine(url: str | None = None) -> Engine:
+    """The register's engine, migrated to head once per process."""
+    return _ready_engine(_normalise(url or Settings.from_env().register_url))
+
+
+def exclusive(conn, name: str) -> None:
+    """Serialise whole-register writers (merging a harvest, reconciling) inside a transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock, so a second writer waits for the first.
+    SQLite: BEGIN IMMEDIATE (see make_engine) already gives the transaction the only write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        import zlib
+
+        from sqlalchemy import text
+
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"adc:{name}".encode())})

@@ -1,0 +1,302 @@
+"""Harvest runs into the register: start a run, stage what each unit saw, merge the run.
+
+A run is atomic. Units stage their observations (a retried unit replaces its own rows); only
+``finish_run`` changes the estate as the register knows it, in one transaction: new and changed
+datasets get a new version, unchanged ones are marked seen, and datasets inside a *complete* scope
+that the run did not see get a "gone" version. A failed or killed run leaves the estate untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, exists, func, insert, literal, or_, select, true, update
+
+from adc.model import ObservedDataset, ScopeOutcome
+from adc.register.db import exclusive
+from adc.register.tables import harvest_run, harvest_scope, observation, observed_dataset
+
+BATCH = 1000
+# Statistics change on every harvest; they are updated in place and do not make a new version.
+_VOLATILE = ("object_count", "size_bytes", "first_modified", "last_modified", "problems")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    """Hash of what describes a dataset (schema, format, tags, classification...), not its statistics."""
+    stable = {k: v for k, v in record.items() if k not in _VOLATILE}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def start_run(
+    engine: Engine,
+    run_id: str,
+    sources: list[str],
+    *,
+    triggered_by: str = "cli",
+    data_interval: tuple[datetime, datetime] | None = None,
+) -> None:
+    """Open a run (idempotent: starting an open run again is a no-op; a failed run reopens)."""
+    with engine.begin() as conn:
+        status = conn.execute(select(harvest_run.c.status).where(harvest_run.c.run_id == run_id)).scalar()
+        if status == "complete":
+            return
+        if status is None:
+            conn.execute(
+                insert(harvest_run).values(
+                    run_id=run_id,
+                    status="running",
+                    started_at=now(),
+                    sources=sorted(sources),
+                    triggered_by=triggered_by,
+                    data_interval_start=data_interval[0] if data_interval else None,
+                    data_interval_end=data_interval[1] if data_interval else None,
+                )
+            )
+        else:
+            conn.execute(update(harvest_run).where(harvest_run.c.run_id == run_id).values(status="running"))
+
+
+def _batches(items: Iterable[Any], size: int = BATCH) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def record_unit(engine: Engine, run_id: str, outcome: ScopeOutcome, datasets: Iterable[ObservedDataset]) -> int:
+    """Stage one unit's datasets and its coverage, replacing what an earlier try of the unit staged.
+
+    ``datasets`` may be a generator: it is consumed in batches, so memory stays at one batch.
+    Returns the number of datasets staged.
+    """
+    staged = 0
+    with engine.begin() as conn:
+        conn.execute(delete(observation).where(observation.c.run_id == run_id, observation.c.unit == outcome.unit))
+        for batch in _batches(datasets):
+            rows = []
+            for dataset in batch:
+                record = dataset.to_dict()
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "namespace": dataset.id.namespace,
+                        "name": dataset.id.name,
+                        "unit": outcome.unit,
+                        "content_hash": content_hash(record),
+                        "record": record,
+                    }
+                )
+            conn.execute(insert(observation), rows)
+            staged += len(rows)
+        outcome.datasets = staged
+        _record_scope(conn, run_id, outcome)
+    return staged
+
+
+def _record_scope(conn, run_id: str, outcome: ScopeOutcome) -> None:
+    key = and_(
+        harvest_scope.c.run_id == run_id,
+        harvest_scope.c.namespace == outcome.covers.namespace,
+        harvest_scope.c.name == outcome.covers.name,
+    )
+    conn.execute(delete(harvest_scope).where(key))
+    conn.execute(
+        insert(harvest_scope).values(
+            run_id=run_id,
+            namespace=outcome.covers.namespace,
+            name=outcome.covers.name,
+            source=outcome.source,
+            service=str(outcome.service),
+            region=outcome.region,
+            scope=outcome.scope,
+            status=str(outcome.status),
+            datasets=outcome.datasets,
+            error_kind=outcome.error_kind,
+            error=outcome.error,
+            unreadable=outcome.unreadable or None,
+            finished_at=now(),
+        )
+    )
+
+
+def record_scope(engine: Engine, run_id: str, outcome: ScopeOutcome) -> None:
+    """Record a scope that yields no datasets of its own (a failed listing, a confirmed absence)."""
+    with engine.begin() as conn:
+        _record_scope(conn, run_id, outcome)
+
+
+def _covered_by_complete_scope(run_id: str):
+    """SQL: the current version lies inside a scope this run listed completely."""
+    s = harvest_scope
+    od = observed_dataset
+    return exists().where(
+        s.c.run_id == run_id,
+        s.c.status == "complete",
+        s.c.namespace == od.c.namespace,
+        or_(
+            s.c.name == "",
+            s.c.name == od.c.name,
+            # od.name starts with s.name + '/': a byte-order range, index-friendly on both databases
+            and_(od.c.name > s.c.name + "/", od.c.name < s.c.name + "0"),
+        ),
+    )
+
+
+def finish_run(engine: Engine, run_id: str, summary: dict[str, Any] | None = None) -> dict[str, int]:
+    """Merge the run's staged observations into the estate, atomically. Idempotent."""
+    od, ob = observed_dataset, observation
+    with engine.begin() as conn:
+        exclusive(conn, "estate")
+        run = conn.execute(select(harvest_run).where(harvest_run.c.run_id == run_id)).mappings().first()
+        if run is None:
+            raise ValueError(f"no harvest run {run_id!r}")
+        if run["status"] == "complete":
+            return dict((run["summary"] or {}).get("merge", {}))
+        at = now()
+        staged = ob.c.run_id == run_id
+        same_dataset = and_(ob.c.namespace == od.c.namespace, ob.c.name == od.c.name)
+        current = od.c.valid_to.is_(None)
+
+        # 1. close versions the run saw changed (or saw again after they had gone)
+        changed = conn.execute(
+            update(od)
+            .where(current, exists().where(staged, same_dataset, or_(ob.c.content_hash != od.c.content_hash, od.c.gone)))
+            .values(valid_to=at)
+        ).rowcount
+
+        # 2. refresh statistics of versions the run saw unchanged
+        def staged_value(column):
+            return select(column).where(staged, same_dataset).scalar_subquery()
+
+        record = staged_value(ob.c.record)
+        unchanged = conn.execute(
+            update(od)
+            .where(current, exists().where(staged, same_dataset))
+            .values(
+                last_seen_run=run_id,
+                last_seen_at=at,
+                record=record,
+                object_count=staged_value(ob.c.record["object_count"].as_integer()),
+                size_bytes=staged_value(ob.c.record["size_bytes"].as_integer()),
+            )
+        ).rowcount
+
+        # 3. new versions for new and changed datasets
+        no_current = ~exists().where(od.c.valid_to.is_(None), same_dataset)
+        rec = ob.c.record
+        conn.execute(
+            insert(od).from_select(
+                [
+                    "namespace", "name", "service", "source", "region", "scope", "kind", "format", "location",
+                    "classification", "personal_data", "special_categories", "content_hash", "record",
+                    "object_count", "size_bytes", "first_seen_run", "first_seen_at", "last_seen_run",
+                    "last_seen_at", "gone",
+                ],
+                select(
+                    ob.c.namespace,
+                    ob.c.name,
+                    rec["service"].as_string(),
+                    rec["source"].as_string(),
+                    rec["region"].as_string(),
+                    rec["scope"].as_string(),
+                    rec["kind"].as_string(),
+                    rec["format"].as_string(),
+                    rec["location"].as_string(),
+                    rec["classification"].as_string(),
+                    rec["personal_data"].as_boolean(),
+                    rec["special_categories"].as_string(),
+                    ob.c.content_hash,
+                    rec,
+                    rec["object_count"].as_integer(),
+                    rec["size_bytes"].as_integer(),
+                    literal(run_id),
+                    literal(at, od.c.first_seen_at.type),
+                    literal(run_id),
+                    literal(at, od.c.last_seen_at.type),
+                    literal(False),
+                ).where(staged, no_current),
+            )
+        )
+        # INSERT ... SELECT has no portable rowcount: what was inserted is what was not unchanged
+        inserted = conn.execute(select(func.count()).select_from(ob).where(staged)).scalar_one() - unchanged
+
+        # 4. "gone" versions for datasets a complete scope no longer holds
+        missing = and_(
+            current,
+            od.c.gone.is_(False),
+            od.c.last_seen_run != run_id,
+            _covered_by_complete_scope(run_id),
+        )
+        gone_ids = [row[0] for row in conn.execute(select(od.c.version_id).where(missing))]
+        for batch in _batches(gone_ids):
+            conn.execute(update(od).where(od.c.version_id.in_(batch)).values(valid_to=at))
+            columns = [c for c in od.c if c.name not in ("version_id", "valid_to", "gone", "first_seen_run",
+                                                          "first_seen_at", "content_hash")]
+            conn.execute(
+                insert(od).from_select(
+                    [c.name for c in columns] + ["first_seen_run", "first_seen_at", "content_hash", "gone"],
+                    select(*columns, literal(run_id), literal(at, od.c.first_seen_at.type), literal("gone"),
+                           true()).where(od.c.version_id.in_(batch)),
+                )
+            )
+
+        # a changed dataset is closed (1) and added again (3)
+        merge = {"added": inserted - changed, "changed": changed, "unchanged": unchanged, "gone": len(gone_ids)}
+        conn.execute(delete(ob).where(staged))
+        conn.execute(
+            update(harvest_run)
+            .where(harvest_run.c.run_id == run_id)
+            .values(status="complete", finished_at=at, summary={**(summary or {}), "merge": merge})
+        )
+    return merge
+
+
+def fail_run(engine: Engine, run_id: str, reason: str) -> None:
+    """Mark a run failed and drop its staging: the estate is exactly as before the run."""
+    with engine.begin() as conn:
+        conn.execute(delete(observation).where(observation.c.run_id == run_id))
+        conn.execute(
+            update(harvest_run)
+            .where(harvest_run.c.run_id == run_id, harvest_run.c.status != "complete")
+            .values(status="failed", finished_at=now(), summary={"error": reason[:2000]})
+        )
+
+
+def latest_complete_run(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(harvest_run.c.run_id)
+            .where(harvest_run.c.status == "complete")
+            .order_by(harvest_run.c.finished_at.desc())
+            .limit(1)
+        ).scalar()
+
+
+def current_datasets(engine: Engine, *, include_gone: bool = False) -> Iterator[dict[str, Any]]:
+    """The estate as last harvested: the current version of every dataset (records as dicts)."""
+    query = select(observed_dataset.c.record, observed_dataset.c.last_seen_run, observed_dataset.c.gone).where(
+        observed_dataset.c.valid_to.is_(None)
+    )
+    if not include_gone:
+        query = query.where(observed_dataset.c.gone.is_(False))
+    query = query.order_by(observed_dataset.c.namespace, observed_dataset.c.name)
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            yield {**row.record, "harvest_run": row.last_seen_run, "gone": row.gone}
+
+
+def count_current(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(observed_dataset).where(
+                observed_dataset.c.valid_to.is_(None), observed_dataset.c.gone.is_(False)
+            )
+        ).scalar_one()
