@@ -1,0 +1,1 @@
+"""ADC's benchmarks: `python -m bench [NAME ...]` (make bench). Results go to docs/benchmarks.md."""
