@@ -32,6 +32,18 @@ class Classification(StrEnum):
     CRIMINAL = "criminal_offence"  # Art 10
 
 
+# UK GDPR Art 9 special categories, as ADC names them everywhere (classification, register, RoPA).
+SPECIAL_CATEGORIES = (
+    "racial_or_ethnic_origin",
+    "political_opinions",
+    "religious_or_philosophical_beliefs",
+    "trade_union_membership",
+    "genetic",
+    "biometric",
+    "health",
+    "sex_life_or_sexual_orientation",
+)
+
 RANK = {Classification.NONE: 0, Classification.PERSONAL: 1, Classification.SPECIAL: 2, Classification.CRIMINAL: 2}
 
 

@@ -193,7 +193,7 @@ BUCKETS: list[Bucket] = [
            lifecycle_days=2192),
     Bucket("dcr-prod-equality-monitoring",
            _tags("IA-0005", "gita", "OFFICIAL-SENSITIVE", True, "RS-EQ", "PA-005",
-                 special="racial_or_ethnic_origin,religious_beliefs,health,sex_life_or_sexual_orientation"),
+                 special="racial_or_ethnic_origin,religious_or_philosophical_beliefs,health,sex_life_or_sexual_orientation"),
            [Dataset(["survey/wave=2024Q1/responses-0001.csv", "survey/wave=2024Q1/responses-0002.csv"], "csv",
                     equality_rows)], lifecycle_days=1096),
     # planted 6: the owner tag names a team, the register names the IAO
