@@ -339,12 +339,16 @@ def make_demo(*, moto_port: int | None, api_port: int | None) -> Demo:
     return Demo(root=demo_root(), moto_port=moto_port or free_port(), api_port=api_port or free_port())
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # `kill <pid>` stops the demo as cleanly as Ctrl-C
+
+
 def up(*, moto_port: int | None = None, api_port: int | None = None) -> int:
     """make demo: bring everything up, trigger the pipeline, keep running until Ctrl-C."""
     demo = make_demo(moto_port=moto_port, api_port=api_port or 8080)
     print("Starting the ADC demo (Department for Civic Registration)")
     with ExitStack() as stack:
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
         processes, _, api = bring_up(stack, demo)
         api.wait_for_dag("adc_harvest")
         run_id = api.trigger("adc_harvest")
