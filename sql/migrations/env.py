@@ -5,6 +5,7 @@ from alembic import context
 
 from adc.register.db import VERSION_TABLE
 from adc.register.tables import metadata
+import adc.ropa.tables  # noqa: F401 - the RoPA's tables live on the same MetaData
 
 engine = context.config.attributes["engine"]
 

@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 
 from adc.register.db import VERSION_TABLE, migrate
 from adc.register.tables import metadata
+import adc.ropa.tables  # noqa: F401 - the RoPA's tables live on the same MetaData
 
 
 def test_migrations_match_the_table_definitions(register):
