@@ -91,6 +91,28 @@ def redshift(cluster: str, region: str, port: int, database: str, schema: str, t
     return DatasetId(naming.get_namespace(), naming.get_name())
 
 
+def database_table(url: str, table: str) -> DatasetId:
+    """A table of the database at a SQLAlchemy URL (the register's tables), credentials dropped.
+
+    PostgreSQL follows the spec: postgres://host:port + database.schema.table (schema ``public``).
+    SQLite, which the spec does not name, is the database file's URL as the namespace
+    (sqlite:///absolute/path.db) and the table as the name.
+    """
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ":memory:"
+        return DatasetId(f"sqlite://{database if database == ':memory:' else Path(database).resolve()}", table)
+    if backend == "postgresql":
+        return postgres(parsed.host or "localhost", parsed.port or 5432, parsed.database or "postgres", "public", table)
+    return DatasetId(f"{backend}://{parsed.host or 'localhost'}" + (f":{parsed.port}" if parsed.port else ""),
+                     f"{parsed.database}.{table}" if parsed.database else table)
+
+
 _ARN = re.compile(r"^(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}):(.+)$")
 _SHORT = re.compile(r"^(glue|dynamodb|rds|redshift)://(.+)$")
 
