@@ -16,5 +16,10 @@ ROPA_CSV = HERE / "data" / "ropa.csv"
 
 def load() -> dict[str, int]:
     """Create the register at the configured URL and load the demo IAR and RoPA into it."""
-    register_engine()
-    return {"register": "created"}
+    engine = register_engine()
+    loaded: dict[str, int] = {}
+    # the RoPA after the IAR: its activities link to register assets (by id, so either order works)
+    from adc.demo import ropa
+
+    loaded["processing activities"] = ropa.load(engine, ROPA_CSV)
+    return loaded

@@ -1,0 +1,222 @@
+"""Review cycles and the questions they put to people.
+
+``issue`` opens a review for each activity that needs one (one review per activity per cycle,
+id ``<activity>/<due date>``) and asks its owner; it also asks again where an earlier question
+ended without a decision (refused, escalated, lost). The DPO's approval and escalation questions
+are asked by ``ask_approval`` and ``ask_escalation`` when an owner's answer is recorded.
+
+Every question is a ``review_step`` row holding the pack shown and its SHA-256, and becomes one
+mapped human-in-the-loop task in Airflow. ``requests`` turns steps into the task arguments. Issuing
+is idempotent per DAG run: a retried task gets the same questions back, in the same order.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from adc.register import history
+from adc.register.db import exclusive
+from adc.register.history import SYSTEM_ACTOR
+from adc.ropa import activities, packs
+from adc.ropa.forms import DAG_ID, RETIRE, TASK_OF_KIND
+from adc.ropa.schedule import Candidate, as_of, candidates
+from adc.ropa.tables import processing_activity, review, review_step
+
+
+def issue(
+    engine: Engine, *, dag_run_id: str, team: tuple[str, ...], when: datetime | None = None,
+    tag_key: str = "ropa:activity", dag_id: str = DAG_ID,
+) -> dict[str, list[dict[str, Any]]]:
+    """Open reviews and ask owners (and re-ask approvers) for everything that needs it now.
+
+    Returns {"owner": [...], "approval": [...]}: task arguments for the mapped review tasks.
+    """
+    today, at = as_of(when)
+    with engine.begin() as conn:
+        exclusive(conn, "ropa")
+        if conn.execute(select(func.count()).select_from(review_step).where(
+                review_step.c.dag_run_id == dag_run_id, review_step.c.kind.in_(("owner", "approval")))).scalar():
+            return {"owner": requests(conn, dag_run_id, "owner"), "approval": requests(conn, dag_run_id, "approval")}
+        place = {"dag_id": dag_id, "dag_run_id": dag_run_id}
+        for item in candidates(conn, today=today, at=at, tag_key=tag_key):
+            if not item.needs_asking:
+                continue
+            current = item.review or open_review(conn, item, at=at)
+            if current["status"] == "awaiting_approval":
+                owner_step = _last_answered_owner_step(conn, current["review_id"])
+                ask_approval(conn, current, owner_step, team=team, at=at, place=place)
+            else:
+                ask_owner(conn, current, item, team=team, at=at, place=place)
+        return {"owner": requests(conn, dag_run_id, "owner"), "approval": requests(conn, dag_run_id, "approval")}
+
+
+def open_review(conn: Connection, item: Candidate, *, at: datetime) -> dict[str, Any]:
+    """Start a review cycle: the review row, and the activity marked under review (with history)."""
+    activity = item.activity
+    base = f"{activity['activity_id']}/{activity['next_review_due'].isoformat()}"
+    taken = set(conn.execute(select(review.c.review_id).where(review.c.review_id.like(f"{base}%"))).scalars())
+    review_id = next(rid for n in range(1, len(taken) + 2) if (rid := base if n == 1 else f"{base}/{n}") not in taken)
+    row = {"review_id": review_id, "activity_id": activity["activity_id"], "cycle_due": activity["next_review_due"],
+           "status": "open", "reasons": item.reasons, "opened_at": at}
+    conn.execute(insert(review).values(**row))
+    history.record(conn, entity_kind="review", entity_id=review_id, action="opened", actor=SYSTEM_ACTOR,
+                   cause_kind="review", cause=review_id, changes={"reasons": [None, item.reasons]}, at=at)
+    activities.change(conn, activity["activity_id"], {"status": "under_review"}, action="review opened",
+                      actor=SYSTEM_ACTOR, cause_kind="review", cause=review_id)
+    activity["status"] = "under_review"
+    return {**row, "outcome": None, "answered_by": None, "approved_by": None, "note": None}
+
+
+def ask_owner(
+    conn: Connection, current: dict[str, Any], item: Candidate, *, team: tuple[str, ...], at: datetime,
+    place: dict[str, str],
+) -> dict[str, Any]:
+    """Ask the activity's owner to review it (superseding an earlier question Airflow lost)."""
+    activity = item.activity
+    review_id = current["review_id"]
+    conn.execute(update(review_step).where(review_step.c.review_id == review_id, review_step.c.kind == "owner",
+                                           review_step.c.status == "pending").values(status="superseded"))
+    deadline = at + activities.parse_response_time(activity["response_time"])
+    pack = packs.owner_pack(conn, activity, review_id=review_id, reasons=item.reasons, findings=item.findings,
+                            deadline=deadline, team=team)
+    return _add_step(conn, review_id, "owner", assigned=[activity["owner"]], follows=None, at=at, deadline=deadline,
+                     subject=f"Review {activity['activity_id']} {activity['name']}: {_short_reason(item, current)}",
+                     pack=pack, place=place)
+
+
+def ask_approval(
+    conn: Connection, current: dict[str, Any], owner_step: dict[str, Any], *, team: tuple[str, ...], at: datetime,
+    place: dict[str, str],
+) -> dict[str, Any] | None:
+    """Ask the data protection team, except the person who answered, to approve a change or retirement.
+
+    Without anyone eligible the review waits, with a note saying why (the next run asks again).
+    """
+    answered_by = owner_step["answered_by"]
+    approvers = [user for user in team if user != answered_by]
+    if not approvers:
+        _note(conn, current["review_id"], f"no one in the data protection team other than {answered_by} can "
+                                          "approve (set ADC_DATA_PROTECTION_TEAM)", at)
+        return None
+    activity = activities.get(conn, current["activity_id"])
+    proposed = current["proposed_changes"] or {}
+    pack = packs.approval_pack(
+        activity, review_id=current["review_id"], option=owner_step["option"], answered_by=answered_by,
+        comment=owner_step["comment"] or "", owner_pack_sha256=owner_step["pack_sha256"],
+        changes={k: [activity.get(k), v] for k, v in proposed.items() if k != "status"},
+    )
+    verb = "retire" if owner_step["option"] == RETIRE else "change"
+    return _add_step(conn, current["review_id"], "approval", assigned=approvers, follows=owner_step["step_id"], at=at,
+                     deadline=None, pack=pack, place=place,
+                     subject=f"Approve: {answered_by} proposes to {verb} {activity['activity_id']} {activity['name']}")
+
+
+def ask_escalation(
+    conn: Connection, current: dict[str, Any], owner_step: dict[str, Any], *, team: tuple[str, ...], at: datetime,
+    reason: str,
+) -> dict[str, Any] | None:
+    """Tell the data protection team that an owner did not (or could not) answer."""
+    if not team:
+        _note(conn, current["review_id"], "escalated, but ADC_DATA_PROTECTION_TEAM names no one to tell", at)
+        return None
+    activity = activities.get(conn, current["activity_id"])
+    pack = packs.escalation_pack(activity, review_id=current["review_id"], owner=activity["owner"],
+                                 deadline=owner_step["deadline"], reason=reason, comment=owner_step["comment"])
+    place = {"dag_id": owner_step["dag_id"], "dag_run_id": owner_step["dag_run_id"]}
+    return _add_step(conn, current["review_id"], "escalation", assigned=list(team), follows=owner_step["step_id"],
+                     at=at, deadline=None, pack=pack, place=place,
+                     subject=f"Escalated: review of {activity['activity_id']} {activity['name']} ({reason})")
+
+
+def _add_step(
+    conn: Connection, review_id: str, kind: str, *, assigned: list[str], follows: str | None, at: datetime,
+    deadline: datetime | None, subject: str, pack: str, place: dict[str, str],
+) -> dict[str, Any]:
+    attempt = 1 + (conn.execute(select(func.max(review_step.c.attempt)).where(
+        review_step.c.review_id == review_id, review_step.c.kind == kind)).scalar() or 0)
+    task_id = TASK_OF_KIND[kind]
+    map_index = conn.execute(select(func.count()).select_from(review_step).where(
+        review_step.c.dag_run_id == place["dag_run_id"], review_step.c.task_id == task_id)).scalar()
+    row = {
+        "step_id": f"{review_id}/{kind}/{attempt}", "review_id": review_id, "kind": kind, "attempt": attempt,
+        "follows": follows, "assigned_to": assigned, "subject": subject[:500], "pack": pack,
+        "pack_sha256": packs.sha256(pack), "issued_at": at, "deadline": deadline, "dag_id": place["dag_id"],
+        "dag_run_id": place["dag_run_id"], "task_id": task_id, "map_index": map_index, "status": "pending",
+    }
+    conn.execute(insert(review_step).values(**row))
+    return row
+
+
+def _note(conn: Connection, review_id: str, note: str, at: datetime) -> None:
+    conn.execute(update(review).where(review.c.review_id == review_id).values(note=note))
+    history.record(conn, entity_kind="review", entity_id=review_id, action="note", actor=SYSTEM_ACTOR,
+                   cause_kind="review", cause=review_id, changes={"note": [None, note]}, at=at)
+
+
+def _short_reason(item: Candidate, current: dict[str, Any]) -> str:
+    due: date = item.activity["next_review_due"]
+    if current["status"] == "escalated":
+        return "escalated, asked again"
+    if item.overdue:
+        return f"overdue since {due.isoformat()}"
+    if item.window_open:
+        return f"due {due.isoformat()}"
+    if any(reason.startswith("new finding") for reason in item.reasons):
+        return "the estate changed"
+    return "asked again"
+
+
+def _last_answered_owner_step(conn: Connection, review_id: str) -> dict[str, Any]:
+    return dict(conn.execute(
+        select(review_step).where(review_step.c.review_id == review_id, review_step.c.kind == "owner",
+                                  review_step.c.status == "answered")
+        .order_by(review_step.c.attempt.desc()).limit(1)).mappings().one())
+
+
+def requests(conn: Connection, dag_run_id: str, kind: str) -> list[dict[str, Any]]:
+    """The arguments of the mapped review tasks for one kind of step in one DAG run, in map order.
+
+    Bodies and subjects travel as XCom values, so Airflow never renders them as templates.
+    """
+    pa = processing_activity
+    rows = conn.execute(
+        select(review_step, pa.c.activity_id, pa.c.name)
+        .join(review, review.c.review_id == review_step.c.review_id)
+        .join(pa, pa.c.activity_id == review.c.activity_id)
+        .where(review_step.c.dag_run_id == dag_run_id, review_step.c.kind == kind)
+        .order_by(review_step.c.map_index)
+    ).mappings()
+    result = []
+    for row in rows:
+        request = {
+            "step_id": row["step_id"],
+            "review_label": f"{row['activity_id']} {row['name']}"[:200],
+            "subject": row["subject"],
+            "body": row["pack"],
+            "assigned_users": [{"id": user, "name": user} for user in row["assigned_to"]],
+        }
+        if kind == "owner":
+            request["response_timeout"] = row["deadline"] - row["issued_at"]
+        result.append(request)
+    return result
+
+
+
+def list_reviews(conn: Connection, *, activity_id: str | None = None, unfinished: bool = False) -> list[dict]:
+    """Reviews, newest first, each with its steps (the evidence as a hash; the pack via the step)."""
+    query = select(review).order_by(review.c.opened_at.desc(), review.c.review_id)
+    if activity_id:
+        query = query.where(review.c.activity_id == activity_id)
+    if unfinished:
+        query = query.where(review.c.status != "completed")
+    result = []
+    for row in conn.execute(query).mappings():
+        steps = conn.execute(
+            select(*[c for c in review_step.c if c.name != "pack"])
+            .where(review_step.c.review_id == row["review_id"]).order_by(review_step.c.issued_at, review_step.c.step_id)
+        ).mappings()
+        result.append({**row, "steps": [dict(s) for s in steps]})
+    return result
