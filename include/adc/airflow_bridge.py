@@ -6,6 +6,8 @@ secrets backends) only when Airflow is installed and the connection exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 
@@ -57,3 +59,80 @@ DEFAULT_ARGS = {
     "retry_delay": 30,  # seconds; AWS throttling is already retried inside each call
 }
 HARVEST_ASSET_URI = "adc://register/harvest"
+
+
+# --------------------------------------------------------------------------- OpenLineage
+
+
+def openlineage_config() -> dict[str, Any] | None:
+    """The OpenLineage client configuration Airflow's provider uses ([openlineage] config_conn_id,
+    config_path or transport), or None when Airflow configures none (or is absent): the client then
+    falls back to its standard sources (openlineage.yml, OPENLINEAGE_CONFIG, OPENLINEAGE__*,
+    OPENLINEAGE_URL). ADC's own events and Airflow's run events therefore go to the same place."""
+    try:
+        from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
+    except ImportError:
+        return None
+    return OpenLineageAdapter().get_openlineage_config()
+
+
+def openlineage_namespace() -> str | None:
+    """The job namespace of Airflow's OpenLineage events ([openlineage] namespace), None without Airflow."""
+    try:
+        from airflow.providers.openlineage import conf
+    except ImportError:
+        return None
+    return conf.namespace()
+
+
+def lineage_task(python_callable=None, **kwargs):
+    """``@task`` whose OpenLineage events carry the datasets the function reports.
+
+    Airflow's provider reports a plain ``@task`` without inputs or outputs (Asset inlets are fixed
+    when the DAG is parsed, and only some URI schemes translate). A function decorated with
+    ``@lineage_task`` calls :func:`report_lineage` with what it actually read and wrote; the
+    provider's COMPLETE (or FAIL) event of that task instance lists them, through the operator's
+    ``get_openlineage_facets_on_complete``. Use it like ``@task`` (arguments, ``.expand``...).
+    """
+    from airflow.sdk.bases.decorator import task_decorator_factory
+
+    return task_decorator_factory(python_callable, decorated_operator_class=_lineage_operator(), **kwargs)
+
+
+def report_lineage(inputs: Iterable[Any] = (), outputs: Iterable[Any] = ()) -> None:
+    """Inside a ``@lineage_task``: declare datasets (adc.naming.DatasetId) it read and wrote."""
+    from airflow.sdk import get_current_context
+
+    task = get_current_context()["task"]
+    if not hasattr(task, "reported_lineage"):
+        raise TypeError(f"report_lineage() is for @lineage_task functions; task {task.task_id!r} is not one")
+    task.reported_lineage[0].update(inputs)
+    task.reported_lineage[1].update(outputs)
+
+
+@cache
+def _lineage_operator() -> type:
+    from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
+
+    class LineageTaskOperator(_PythonDecoratedOperator):
+        """The operator behind @lineage_task: what the function reported becomes its lineage."""
+
+        custom_operator_name = "@lineage_task"
+
+        def execute(self, context):
+            self.reported_lineage = (set(), set())  # a retry starts afresh
+            return super().execute(context)
+
+        def get_openlineage_facets_on_complete(self, task_instance):
+            from airflow.providers.openlineage.extractors import OperatorLineage
+            from openlineage.client.event_v2 import InputDataset, OutputDataset
+
+            inputs, outputs = getattr(self, "reported_lineage", (set(), set()))
+            return OperatorLineage(
+                inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in sorted(inputs)],
+                outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in sorted(outputs)],
+            )
+
+        get_openlineage_facets_on_failure = get_openlineage_facets_on_complete
+
+    return LineageTaskOperator

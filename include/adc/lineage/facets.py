@@ -163,7 +163,8 @@ def adc_facet(record: Mapping[str, Any], asset: Mapping[str, Any] | None, *, rec
             [f.get("category") for f in fields if f.get("classification") != Classification.NONE]
         ),
         "specialCategories": split_list(record.get("special_categories")),
-        "criminalOffenceData": bool(record.get("criminal_offence_data")),
+        # from the fields: records stored before the model said it outright do not have the key
+        "criminalOffenceData": any(f.get("classification") == Classification.CRIMINAL for f in fields),
         "schemaStatus": str(record.get("schema_status") or "none"),
     }
     if not asset:
