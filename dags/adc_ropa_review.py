@@ -30,10 +30,17 @@ from adc.ropa import forms
 class ReviewTask(HITLOperator):
     """One review question to a person (owner, approver or escalation), identified by its step.
 
+    No template fields: the subject and body are data built by ADC from the register (names, tags
+    and comments that came from AWS and from people). Airflow renders the values of expand_kwargs()
+    as templates (a "{{ conn.aws_default.password }}" in a comment would otherwise be expanded into
+    the secret), so this task renders nothing.
+
     ADC validates the form's values when it records the answer (adc.ropa.outcomes), so they pass
     through here as sent: an invalid value is recorded as a refused answer instead of failing the
     task and losing what the person said.
     """
+
+    template_fields = ()
 
     def __init__(self, *, step_id: str, review_label: str, **kwargs) -> None:
         super().__init__(**kwargs)
