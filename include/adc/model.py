@@ -60,6 +60,7 @@ class SchemaStatus(StrEnum):
 class ScopeStatus(StrEnum):
     COMPLETE = "complete"  # listed to the end: absence inside it means something
     FAILED = "failed"  # listing stopped: absence inside it means nothing
+    PARTIAL = "partial"  # listed to the end, but names in it were left out by configuration: as failed
 
 
 @dataclass
@@ -128,6 +129,11 @@ class ObservedDataset:
     def has_personal_data(self) -> bool:
         return self.classification != Classification.NONE
 
+    @property
+    def has_criminal_offence_data(self) -> bool:
+        """Art 10 data among the fields (``classification`` may show a special category instead: same rank)."""
+        return any(f.classification == Classification.CRIMINAL for f in self.fields)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["id"] = {"namespace": self.id.namespace, "name": self.id.name}
@@ -141,6 +147,7 @@ class ObservedDataset:
         data["classification"] = str(self.classification)
         data["personal_data"] = self.has_personal_data
         data["special_categories"] = ",".join(self.special_categories) or None
+        data["criminal_offence_data"] = self.has_criminal_offence_data
         return data
 
 

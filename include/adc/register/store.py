@@ -196,7 +196,8 @@ def finish_run(engine: Engine, run_id: str, summary: dict[str, Any] | None = Non
             insert(od).from_select(
                 [
                     "namespace", "name", "service", "source", "region", "scope", "kind", "format", "location",
-                    "classification", "personal_data", "special_categories", "content_hash", "record",
+                    "classification", "personal_data", "special_categories", "criminal_offence_data",
+                    "content_hash", "record",
                     "object_count", "size_bytes", "first_seen_run", "first_seen_at", "last_seen_run",
                     "last_seen_at", "gone",
                 ],
@@ -213,6 +214,7 @@ def finish_run(engine: Engine, run_id: str, summary: dict[str, Any] | None = Non
                     rec["classification"].as_string(),
                     rec["personal_data"].as_boolean(),
                     rec["special_categories"].as_string(),
+                    func.coalesce(rec["criminal_offence_data"].as_boolean(), False),
                     ob.c.content_hash,
                     rec,
                     rec["object_count"].as_integer(),

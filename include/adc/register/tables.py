@@ -50,7 +50,7 @@ asset = Table(
     Column("criminal_offence_data", Boolean, nullable=False, server_default=text("false")),
     Column("data_subjects", Text),
     Column("retention_schedule", String(100)),  # a schedule reference, e.g. RS-01
-    Column("disposal_action", String(200)),
+    Column("disposal_action", String(200)),  # destroy, review, transfer, retain (see assets.DISPOSAL_ACTIONS)
     Column("legal_basis", Text),
     Column("key_asset", Boolean, nullable=False, server_default=text("false")),
     Column("risk_rating", String(40)),
@@ -111,6 +111,8 @@ harvest_scope = Table(
     Column("unreadable", Json),  # objects/tables inside the scope that could not be read
     Column("finished_at", UTCDateTime, nullable=False),
 )
+# reconciliation looks up the latest coverage of a scope across runs
+Index("ix_harvest_scope_namespace_name", harvest_scope.c.namespace, harvest_scope.c.name)
 
 # Staging: what one harvest unit saw, replaced wholesale when the unit is retried, merged into
 # observed_dataset when the run completes. Never read as the estate.
@@ -144,6 +146,7 @@ observed_dataset = Table(
     Column("classification", String(40), nullable=False, server_default="none"),
     Column("personal_data", Boolean, nullable=False, server_default=text("false")),
     Column("special_categories", Text),
+    Column("criminal_offence_data", Boolean, nullable=False, server_default=text("false")),
     Column("content_hash", String(64), nullable=False),
     Column("record", Json, nullable=False),  # the full ObservedDataset.to_dict()
     Column("object_count", BigInteger),
@@ -164,36 +167,44 @@ Index(
     postgresql_where=observed_dataset.c.valid_to.is_(None),
 )
 Index("ix_observed_dataset_source_scope", observed_dataset.c.source, observed_dataset.c.scope)
+# the version a current one replaced (its valid_to is the current version's first_seen_at): schema drift
+Index("ix_observed_dataset_namespace_name_valid_to", observed_dataset.c.namespace, observed_dataset.c.name,
+      observed_dataset.c.valid_to)
 
 # --------------------------------------------------------------------------- reconciliation
 
+# One row per reconciled snapshot (run_id "reconcile:<harvest run>"): reconciling the same snapshot
+# again updates it only if something changed.
 reconciliation_run = Table(
     "reconciliation_run",
     metadata,
     Column("run_id", String(250), primary_key=True),
     Column("harvest_run_id", String(250), ForeignKey("harvest_run.run_id"), nullable=False),
-    Column("status", String(20), nullable=False),  # complete, failed, awaiting_approval
+    Column("status", String(20), nullable=False),  # complete, awaiting_approval (a mass absence is withheld)
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
-    Column("counts", Json),
-    Column("absence_approved_by", String(200)),
+    Column("counts", Json),  # live findings per kind and severity, and what the run changed
+    Column("absence_decision", String(20)),  # pending, approved, rejected (only when a mass absence was found)
+    Column("absence_decided_by", String(200)),
 )
 
 finding = Table(
     "finding",
     metadata,
     Column("finding_id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(40), nullable=False),  # unregistered_dataset, missing_asset, ...
+    Column("kind", String(40), nullable=False),  # unregistered_dataset, missing_asset, ... (reconcile.KINDS)
     Column("subject", Name(), nullable=False),  # natural key of what it concerns, with kind
     Column("severity", String(10), nullable=False),  # high, medium, low
-    Column("status", String(20), nullable=False),  # open, acknowledged, resolved, dismissed
+    # open -> resolved when the cause goes; acknowledged (a person, with a reason) or dismissed (triage)
+    # stay so while the cause persists, then resolve
+    Column("status", String(20), nullable=False),
     Column("asset_id", String(32)),
     Column("namespace", Name()),
     Column("name", Name()),
     Column("source", String(100)),
     Column("summary", Text, nullable=False),
     Column("evidence", Json),
-    Column("first_seen_run", String(250), nullable=False),
+    Column("first_seen_run", String(250), nullable=False),  # harvest runs: the snapshots that showed it
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_run", String(250), nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
@@ -203,13 +214,15 @@ finding = Table(
     Column("acknowledged_at", UTCDateTime),
     Column("reason", Text),  # why it was acknowledged or dismissed
 )
+# At most one live finding per cause. Dismissed counts as live, so a dismissed finding is not
+# recreated as open while its cause persists.
 Index(
     "uq_finding_live",
     finding.c.kind,
     finding.c.subject,
     unique=True,
-    sqlite_where=finding.c.status.in_(["open", "acknowledged"]),
-    postgresql_where=finding.c.status.in_(["open", "acknowledged"]),
+    sqlite_where=finding.c.status.in_(["open", "acknowledged", "dismissed"]),
+    postgresql_where=finding.c.status.in_(["open", "acknowledged", "dismissed"]),
 )
 Index("ix_finding_status_severity", finding.c.status, finding.c.severity)
 Index("ix_finding_asset_id", finding.c.asset_id)

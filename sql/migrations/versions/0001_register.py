@@ -71,7 +71,7 @@ def upgrade() -> None:
     with op.batch_alter_table('finding', schema=None) as batch_op:
         batch_op.create_index('ix_finding_asset_id', ['asset_id'], unique=False)
         batch_op.create_index('ix_finding_status_severity', ['status', 'severity'], unique=False)
-        batch_op.create_index('uq_finding_live', ['kind', 'subject'], unique=True, sqlite_where=sa.text("status IN ('open', 'acknowledged')"), postgresql_where=sa.text("status IN ('open', 'acknowledged')"))
+        batch_op.create_index('uq_finding_live', ['kind', 'subject'], unique=True, sqlite_where=sa.text("status IN ('open', 'acknowledged', 'dismissed')"), postgresql_where=sa.text("status IN ('open', 'acknowledged', 'dismissed')"))
 
     op.create_table('harvest_run',
     sa.Column('run_id', sa.String(length=250), nullable=False),
@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('classification', sa.String(length=40), server_default='none', nullable=False),
     sa.Column('personal_data', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('special_categories', sa.Text(), nullable=True),
+    sa.Column('criminal_offence_data', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('record', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('object_count', sa.BigInteger(), nullable=True),
@@ -128,6 +129,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('version_id', name=op.f('pk_observed_dataset'))
     )
     with op.batch_alter_table('observed_dataset', schema=None) as batch_op:
+        batch_op.create_index('ix_observed_dataset_namespace_name_valid_to', ['namespace', 'name', 'valid_to'], unique=False)
         batch_op.create_index('ix_observed_dataset_source_scope', ['source', 'scope'], unique=False)
         batch_op.create_index('uq_observed_dataset_current', ['namespace', 'name'], unique=True, sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
 
@@ -161,6 +163,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['run_id'], ['harvest_run.run_id'], name=op.f('fk_harvest_scope_run_id_harvest_run')),
     sa.PrimaryKeyConstraint('run_id', 'namespace', 'name', name=op.f('pk_harvest_scope'))
     )
+    with op.batch_alter_table('harvest_scope', schema=None) as batch_op:
+        batch_op.create_index('ix_harvest_scope_namespace_name', ['namespace', 'name'], unique=False)
+
     op.create_table('observation',
     sa.Column('run_id', sa.String(length=250), nullable=False),
     sa.Column('namespace', sa.String(length=1024).with_variant(sa.String(length=1024, collation='C'), 'postgresql'), nullable=False),
@@ -181,7 +186,8 @@ def upgrade() -> None:
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('absence_approved_by', sa.String(length=200), nullable=True),
+    sa.Column('absence_decision', sa.String(length=20), nullable=True),
+    sa.Column('absence_decided_by', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['harvest_run_id'], ['harvest_run.run_id'], name=op.f('fk_reconciliation_run_harvest_run_id_harvest_run')),
     sa.PrimaryKeyConstraint('run_id', name=op.f('pk_reconciliation_run'))
     )
@@ -193,6 +199,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_observation_run_id_unit')
 
     op.drop_table('observation')
+    with op.batch_alter_table('harvest_scope', schema=None) as batch_op:
+        batch_op.drop_index('ix_harvest_scope_namespace_name')
+
     op.drop_table('harvest_scope')
     with op.batch_alter_table('asset_location', schema=None) as batch_op:
         batch_op.drop_index('ix_asset_location_namespace_name')
@@ -201,6 +210,7 @@ def downgrade() -> None:
     with op.batch_alter_table('observed_dataset', schema=None) as batch_op:
         batch_op.drop_index('uq_observed_dataset_current', sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
         batch_op.drop_index('ix_observed_dataset_source_scope')
+        batch_op.drop_index('ix_observed_dataset_namespace_name_valid_to')
 
     op.drop_table('observed_dataset')
     with op.batch_alter_table('history', schema=None) as batch_op:
@@ -210,7 +220,7 @@ def downgrade() -> None:
     op.drop_table('history')
     op.drop_table('harvest_run')
     with op.batch_alter_table('finding', schema=None) as batch_op:
-        batch_op.drop_index('uq_finding_live', sqlite_where=sa.text("status IN ('open', 'acknowledged')"), postgresql_where=sa.text("status IN ('open', 'acknowledged')"))
+        batch_op.drop_index('uq_finding_live', sqlite_where=sa.text("status IN ('open', 'acknowledged', 'dismissed')"), postgresql_where=sa.text("status IN ('open', 'acknowledged', 'dismissed')"))
         batch_op.drop_index('ix_finding_status_severity')
         batch_op.drop_index('ix_finding_asset_id')
 

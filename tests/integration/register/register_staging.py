@@ -1,0 +1,77 @@
+"""Stage harvests for register tests: observed datasets and scope coverage written through the real
+store API (start_run / record_unit / record_scope / finish_run), as the harvest writes them."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from adc import naming
+from adc.harvest.classify import by_name
+from adc.model import Field, ObservedDataset, SchemaStatus, ScopeOutcome, ScopeStatus, Service
+from adc.register import assets, store
+
+REGION, ACCOUNT = "eu-west-2", "123456789012"
+_runs = count(1)
+
+def column(name: str, type_: str = "string") -> Field:
+    """A field classified by its name, by the harvest's own rules."""
+    found = by_name(name)
+    if found is None:
+        return Field(name, type_)
+    classification, category, reason = found
+    return Field(name, type_, classification, category, reason)
+
+
+def s3(bucket: str, prefix: str, *columns: str, tags: dict | None = None, retention: dict | None = None,
+       partitions: tuple[str, ...] = (), schema_status: SchemaStatus = SchemaStatus.INFERRED,
+       source: str = "src") -> ObservedDataset:
+    return ObservedDataset(
+        naming.s3(bucket, prefix), Service.S3, source, bucket, region=REGION, format="parquet",
+        location=f"s3://{bucket}/{prefix}", fields=[column(c) for c in columns], partition_keys=list(partitions),
+        schema_status=schema_status, tags=dict(tags or {}),
+        properties={"retention_control": retention or {"kind": "lifecycle", "active": True}},
+        object_count=3, size_bytes=300)
+
+
+def glue(database: str, table: str, *columns: str, location: str | None = None, source: str = "src",
+         partitions: tuple[str, ...] = ()) -> ObservedDataset:
+    links = [naming.parse_location(location)] if location else []
+    return ObservedDataset(
+        naming.glue(REGION, ACCOUNT, database, table), Service.GLUE, source, database, region=REGION,
+        location=location, fields=[column(c) for c in columns], partition_keys=list(partitions),
+        schema_status=SchemaStatus.CATALOGUE, symlinks=links,
+        properties={"retention_control": {"kind": "unknown"}})
+
+
+def bucket_scope(bucket: str, status: ScopeStatus = ScopeStatus.COMPLETE, *, source: str = "src",
+                 error_kind: str | None = None, unreadable: list[str] | None = None) -> ScopeOutcome:
+    return ScopeOutcome(source, Service.S3, REGION, bucket, naming.s3(bucket), status, error_kind=error_kind,
+                        error=f"{error_kind}: denied" if error_kind else None, unreadable=unreadable or [])
+
+
+def glue_scope(database: str, status: ScopeStatus = ScopeStatus.COMPLETE, *, source: str = "src") -> ScopeOutcome:
+    return ScopeOutcome(source, Service.GLUE, REGION, database, naming.glue_database(REGION, ACCOUNT, database), status)
+
+
+def harvest(engine, *units: tuple[ScopeOutcome, list[ObservedDataset]], run_id: str | None = None) -> str:
+    """One complete harvest run of these scopes; returns its run id."""
+    run_id = run_id or f"harvest-{next(_runs):04d}"
+    store.start_run(engine, run_id, sorted({outcome.source for outcome, _ in units}))
+    for outcome, datasets in units:
+        if datasets:
+            store.record_unit(engine, run_id, outcome, iter(datasets))
+        else:
+            store.record_scope(engine, run_id, outcome)
+    store.finish_run(engine, run_id)
+    return run_id
+
+
+def register(engine, *rows: dict, actor: str = "test") -> None:
+    """Import assets given as file rows (only the columns that matter; the rest get defaults)."""
+    defaults = {"owner": "alice", "classification": "OFFICIAL", "personal_data": "no"}
+    records = []
+    for row in rows:
+        record, problems = assets.validate({**defaults, **row})
+        assert not problems, problems
+        records.append(record)
+    assets.import_records(engine, records, actor=actor, cause="test")
