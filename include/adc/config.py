@@ -38,6 +38,28 @@ def _check_glob(pattern: str) -> str:
 
 Glob = Annotated[str, Field(min_length=1)]
 
+# Cron presets a source's schedule may use (Airflow's, less @once and @continuous).
+CRON_PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+}
+
+
+def _check_schedule(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from croniter import croniter
+
+    if value not in CRON_PRESETS and (len(value.split()) != 5 or not croniter.is_valid(value)):
+        raise ValueError(
+            f"{value!r} is not a five-field cron expression or one of {', '.join(CRON_PRESETS)} (null for manual)"
+        )
+    return value
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -95,6 +117,16 @@ class Source(_Strict):
     @classmethod
     def _globs(cls, value: list[str]) -> list[str]:
         return [_check_glob(p) for p in value]
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return _check_schedule(value)
+
+    @property
+    def cron(self) -> str | None:
+        """The schedule as a cron expression (presets resolved); None for a manual-only source."""
+        return CRON_PRESETS.get(self.schedule, self.schedule) if self.schedule else None
 
     @field_validator("services")
     @classmethod

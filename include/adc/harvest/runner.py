@@ -1,0 +1,427 @@
+"""A harvest run: plan it, run its units, finish it.
+
+1. ``plan``: for each source due, list its account's scopes per region and service (buckets, Glue
+   databases, DynamoDB tables, RDS instances, Redshift clusters) and cut them into units: one
+   bucket or database per unit, DynamoDB tables and database instances in small batches. The plan
+   also records coverage before absence: a scope the register names (asset_location) that a
+   complete listing did not contain is recorded as a complete, empty scope.
+2. ``run_unit``: harvest each scope of a unit and stage what it saw with ``store.record_unit``
+   (a retried unit replaces its own staging). A scope whose listing fails is recorded as failed,
+   with why; the rest of the unit and the run go on.
+3. ``finish``: check every planned scope was recorded, then merge the run (``store.finish_run``);
+   otherwise fail it (``store.fail_run``): a failed run changes nothing.
+
+The DAG runs the three steps as tasks (units mapped); ``harvest`` runs them in one process for
+the CLI and the benchmark. Datasets are spooled to a temporary file while a scope is harvested and
+written in one short transaction, so a long listing never holds the register's write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+import tempfile
+import threading
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy import Engine, select
+
+from adc.aws import AwsClients, error_kind
+from adc.config import Source, SourcesFile
+from adc.errors import AdcError
+from adc.harvest import dynamodb, glue, rds, redshift, s3
+from adc.harvest.context import ScopeContext, failure
+from adc.model import ObservedDataset, ScopeOutcome, ScopeStatus, Service
+from adc.naming import DatasetId
+from adc.register import store
+from adc.register.tables import asset, asset_location, harvest_run, harvest_scope
+
+log = logging.getLogger(__name__)
+
+AWS_ERRORS = (ClientError, BotoCoreError)
+SERVICES = {"s3": s3, "glue": glue, "dynamodb": dynamodb, "rds": rds, "redshift": redshift}
+LISTINGS = {"glue": glue.list_databases, "dynamodb": dynamodb.list_tables, "rds": rds.list_instances,
+            "redshift": redshift.list_clusters}
+SCOPES_PER_UNIT = {"s3": 1, "glue": 1, "dynamodb": 20, "rds": 10, "redshift": 10}
+ABSENT = "Absent"  # error_kind of a complete, empty scope recorded for a registered location
+
+
+class HarvestIncomplete(AdcError):
+    """Units of the run never recorded their scopes (their tasks failed): the run is failed."""
+
+
+def cli_run_id() -> str:
+    return datetime.now(UTC).strftime("cli__%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --------------------------------------------------------------------------- units and plans
+
+
+@dataclass
+class Unit:
+    """Scopes of one service, source and region, harvested by one task."""
+
+    source: str
+    region: str
+    service: str
+    account: str
+    scopes: list[str]
+
+    @property
+    def label(self) -> str:
+        shown = ", ".join(self.scopes[:2]) + (f" +{len(self.scopes) - 2} more" if len(self.scopes) > 2 else "")
+        return f"{self.source} {self.region} {self.service}: {shown}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "label": self.label}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Unit:
+        return cls(data["source"], data["region"], data["service"], data["account"], list(data["scopes"]))
+
+
+@dataclass
+class Plan:
+    units: list[Unit] = field(default_factory=list)
+    absent: list[ScopeOutcome] = field(default_factory=list)  # registered scopes proven absent
+    errors: list[dict[str, Any]] = field(default_factory=list)  # listings that failed
+
+
+class Clients:
+    """AWS clients per (source, region), made once and shared by the threads of one process."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str], AwsClients] = {}
+        self._lock = threading.Lock()
+
+    def get(self, source: Source, region: str) -> AwsClients:
+        with self._lock:
+            key = (source.name, region)
+            if key not in self._clients:
+                self._clients[key] = AwsClients(source, region)
+            return self._clients[key]
+
+
+def _error(source: str, service: str, region: str, exc: BaseException, scope: str | None = None) -> dict[str, Any]:
+    return {"source": source, "service": service, "region": region, "scope": scope,
+            "error_kind": error_kind(exc), "error": failure(exc)}
+
+
+def make_plan(config: SourcesFile, sources: list[str], registered: set[DatasetId], clients: Clients) -> Plan:
+    """List every scope of the sources and cut the harvest into units (see the module's docstring)."""
+    plan = Plan()
+    planned: dict[DatasetId, str] = {}  # each scope is harvested once, by the first source listing it
+    bucket_listings: dict[str, set[str] | None] = {}  # source -> every bucket of its account (None: failed)
+
+    def add_units(source: Source, region: str, service: str, account: str, names: list[str]) -> None:
+        fresh = []
+        for name in names:
+            covered = SERVICES[service].covers(region, account, name)
+            if covered in planned:
+                plan.errors.append({"source": source.name, "service": service, "region": region, "scope": name,
+                                    "error_kind": "Duplicate", "error": f"already harvested by {planned[covered]}"})
+                continue
+            planned[covered] = source.name
+            fresh.append(name)
+        size = SCOPES_PER_UNIT[service]
+        plan.units.extend(Unit(source.name, region, service, account, fresh[i:i + size])
+                          for i in range(0, len(fresh), size))
+
+    for source in (config.source(name) for name in sources):
+        first_region = source.all_regions[0]
+        try:
+            account = clients.get(source, first_region).account
+        except AWS_ERRORS as exc:
+            plan.errors.append(_error(source.name, "*", first_region, exc))
+            bucket_listings[source.name] = None
+            continue
+        for service in source.services:
+            if service == "s3":
+                try:
+                    bucket_listings[source.name], by_region = s3.list_buckets(clients.get(source, first_region), source)
+                except AWS_ERRORS as exc:
+                    plan.errors.append(_error(source.name, service, first_region, exc))
+                    bucket_listings[source.name] = None
+                    continue
+                for region, buckets in by_region.items():
+                    add_units(source, region, service, account, buckets)
+                continue
+            for region in source.all_regions:
+                try:
+                    listed = LISTINGS[service](clients.get(source, region), source, region)
+                except AWS_ERRORS as exc:
+                    plan.errors.append(_error(source.name, service, region, exc))
+                    continue
+                add_units(source, region, service, account, listed)
+                plan.absent.extend(_absent_in_account(source, service, region, account, set(listed), registered))
+    plan.absent.extend(_absent_buckets(config, bucket_listings, registered))
+    plan.absent = list({a.covers: a for a in plan.absent if a.covers not in planned}.values())
+    return plan
+
+
+_ACCOUNT_NAMESPACE = re.compile(r"^arn:aws[a-z-]*:(glue|dynamodb|rds|redshift):([a-z0-9-]+):(\d{12})$")
+_SCOPE_NAME = {"glue": re.compile(r"^table/([^/]+)"), "dynamodb": re.compile(r"^table/([^/]+)"),
+               "rds": re.compile(r"^db:(.+)$"), "redshift": re.compile(r"^cluster:(.+)$")}
+
+
+def _wanted(source: Source, service: str, name: str) -> bool:
+    return glue.database_wanted(source, name) if service == "glue" else source.wants(name)
+
+
+def _absent_in_account(source: Source, service: str, region: str, account: str, listed: set[str],
+                       registered: set[DatasetId]) -> list[ScopeOutcome]:
+    """Registered scopes of this account, region and service that its complete listing lacks."""
+    absent = []
+    for location in registered:
+        match = _ACCOUNT_NAMESPACE.match(location.namespace)
+        if not match or match.groups() != (service, region, account):
+            continue
+        scope = _SCOPE_NAME[service].match(location.name)
+        if not scope or scope.group(1) in listed or not _wanted(source, service, scope.group(1)):
+            continue
+        name = scope.group(1)
+        absent.append(ScopeOutcome(
+            source.name, Service(service), region, name, SERVICES[service].covers(region, account, name),
+            ScopeStatus.COMPLETE, error_kind=ABSENT,
+            error=f"registered, but not in the complete {service} listing of {source.name} ({region})",
+        ))
+    return absent
+
+
+def _absent_buckets(config: SourcesFile, listings: dict[str, set[str] | None],
+                    registered: set[DatasetId]) -> list[ScopeOutcome]:
+    """Registered buckets no account lists. Bucket names are global, so every configured source that
+    would harvest the bucket must have listed its account completely in this run, and none found it."""
+    absent = []
+    for bucket in sorted({loc.namespace.removeprefix("s3://") for loc in registered if loc.namespace.startswith("s3://")}):
+        wanting = [s for s in config.sources if "s3" in s.services and s.wants(bucket)]
+        if not wanting or any(listings.get(s.name) is None for s in wanting):
+            continue  # a source that would know was not in this run, or its listing failed
+        if any(bucket in listings[s.name] for s in wanting):  # type: ignore[operator]
+            continue
+        names = ", ".join(s.name for s in wanting)
+        absent.append(ScopeOutcome(
+            wanting[0].name, Service.S3, wanting[0].all_regions[0], bucket, s3.covers("", "", bucket),
+            ScopeStatus.COMPLETE, error_kind=ABSENT,
+            error=f"registered, but in no bucket listing of {names} (each listed completely)",
+        ))
+    return absent
+
+
+def registered_locations(engine: Engine) -> set[DatasetId]:
+    """The identities the register's live assets point at (retired assets are nobody's concern)."""
+    query = (select(asset_location.c.namespace, asset_location.c.name).distinct()
+             .select_from(asset_location.join(asset, asset.c.asset_id == asset_location.c.asset_id))
+             .where(asset.c.status != "retired"))
+    with engine.connect() as conn:
+        return {DatasetId(namespace, name) for namespace, name in conn.execute(query)}
+
+
+# --------------------------------------------------------------------------- running units
+
+
+def run_unit(unit: Unit, *, config: SourcesFile, engine: Engine, run_id: str,
+             clients: Clients | None = None) -> list[ScopeOutcome]:
+    """Harvest and stage each scope of the unit; returns their outcomes."""
+    if run_status(engine, run_id) == "complete":
+        log.warning("harvest run %s is already complete: unit %s not run again", run_id, unit.label)
+        return []
+    source = config.source(unit.source)
+    module = SERVICES[unit.service]
+    outcomes = [ScopeOutcome(source.name, Service(unit.service), unit.region, name,
+                             module.covers(unit.region, unit.account, name), ScopeStatus.COMPLETE)
+                for name in unit.scopes]
+    try:
+        aws = (clients or Clients()).get(source, unit.region)
+    except AWS_ERRORS as exc:  # the role cannot be assumed: every scope of the unit fails the same way
+        for outcome in outcomes:
+            _failed(outcome, exc)
+            store.record_scope(engine, run_id, outcome)
+        return outcomes
+    for outcome in outcomes:
+        scope = ScopeContext(source, unit.region, unit.account, aws, outcome.scope, outcome)
+        run_scope(scope, engine, run_id)
+    return outcomes
+
+
+def run_scope(scope: ScopeContext, engine: Engine, run_id: str) -> ScopeOutcome:
+    """Harvest one scope into a spool file, then stage it (with its coverage) in one transaction."""
+    outcome = scope.outcome
+    with tempfile.TemporaryFile(prefix="adc-harvest-") as spool:
+        try:
+            for dataset in SERVICES[str(outcome.service)].harvest(scope):
+                pickle.dump(dataset, spool, pickle.HIGHEST_PROTOCOL)
+        except AWS_ERRORS as exc:
+            _failed(outcome, exc)
+        except Exception as exc:  # noqa: BLE001 - one scope's bug must not read as the estate vanishing
+            # the frames, not the message: a message might quote a value being read
+            log.error("harvest of %s failed with %s:\n%s", outcome.unit, type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)))
+            _failed(outcome, exc)
+        spool.seek(0)
+        store.record_unit(engine, run_id, outcome, _unspool(spool))
+    log.info("%s %s/%s: %s, %d dataset(s)%s", outcome.source, outcome.service, outcome.scope, outcome.status,
+             outcome.datasets, f" ({outcome.error_kind}: {outcome.error})" if outcome.error_kind else "")
+    return outcome
+
+
+def _failed(outcome: ScopeOutcome, exc: BaseException) -> None:
+    outcome.status = ScopeStatus.FAILED
+    outcome.error_kind = error_kind(exc)
+    outcome.error = failure(exc)
+
+
+def _unspool(spool: IO[bytes]) -> Iterator[ObservedDataset]:
+    while True:
+        try:
+            yield pickle.load(spool)
+        except EOFError:
+            return
+
+
+def run_status(engine: Engine, run_id: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(harvest_run.c.status).where(harvest_run.c.run_id == run_id)).scalar()
+
+
+# --------------------------------------------------------------------------- the run as a whole
+
+
+def start(engine: Engine, config: SourcesFile, run_id: str, sources: list[str], *, triggered_by: str,
+          data_interval: tuple[datetime, datetime] | None = None, clients: Clients | None = None) -> Plan:
+    """Open the run, plan it, and record the registered scopes the listings prove absent."""
+    if run_status(engine, run_id) == "complete":
+        log.warning("harvest run %s is already complete: nothing to plan", run_id)
+        return Plan()
+    store.start_run(engine, run_id, sources, triggered_by=triggered_by, data_interval=data_interval)
+    try:
+        plan = make_plan(config, sources, registered_locations(engine), clients or Clients())
+        for outcome in plan.absent:
+            store.record_scope(engine, run_id, outcome)
+    except BaseException as exc:
+        store.fail_run(engine, run_id, f"planning failed: {failure(exc)}")
+        raise
+    log.info("harvest %s: %d unit(s), %d absent registered scope(s), %d listing error(s)", run_id,
+             len(plan.units), len(plan.absent), len(plan.errors))
+    return plan
+
+
+def missing_scopes(engine: Engine, run_id: str, units: list[Unit]) -> list[str]:
+    """Planned scopes with no coverage row: their unit's task never got to record them."""
+    with engine.connect() as conn:
+        recorded = {tuple(r) for r in conn.execute(
+            select(harvest_scope.c.source, harvest_scope.c.service, harvest_scope.c.region, harvest_scope.c.scope)
+            .where(harvest_scope.c.run_id == run_id))}
+    return [f"{u.source}|{u.service}|{u.region}|{s}" for u in units for s in u.scopes
+            if (u.source, u.service, u.region, s) not in recorded]
+
+
+def finish(engine: Engine, run_id: str, *, units: list[Unit], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Merge the run into the estate, or fail it when a unit never finished. Returns the summary."""
+    missing = missing_scopes(engine, run_id, units)
+    if missing and run_status(engine, run_id) != "complete":
+        reason = f"{len(missing)} planned scope(s) were never harvested (their tasks failed): {', '.join(missing[:5])}"
+        store.fail_run(engine, run_id, reason)
+        raise HarvestIncomplete(f"harvest run {run_id} failed: {reason}")
+    summary = summarise(engine, run_id, errors)
+    summary["merge"] = store.finish_run(engine, run_id, summary)
+    summary["status"] = "complete"
+    return summary
+
+
+def summarise(engine: Engine, run_id: str, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-service counts, coverage (each scope with its status and why) and errors, from the register."""
+    with engine.connect() as conn:
+        sources = conn.execute(select(harvest_run.c.sources).where(harvest_run.c.run_id == run_id)).scalar()
+        rows = conn.execute(
+            select(harvest_scope).where(harvest_scope.c.run_id == run_id)
+            .order_by(harvest_scope.c.source, harvest_scope.c.service, harvest_scope.c.region, harvest_scope.c.scope)
+        ).mappings().all()
+    services: dict[str, dict[str, int]] = {}
+    scopes, errors, unreadable = [], list(errors), 0
+    for row in rows:
+        status = "absent" if row["status"] == "complete" and row["error_kind"] == ABSENT else row["status"]
+        counts = services.setdefault(row["service"], dict.fromkeys(
+            ("scopes", "datasets", "complete", "partial", "failed", "absent"), 0))
+        counts["scopes"] += 1
+        counts["datasets"] += row["datasets"]
+        counts[status] += 1
+        unreadable += len(row["unreadable"] or ())
+        scopes.append({"source": row["source"], "service": row["service"], "region": row["region"],
+                       "scope": row["scope"], "status": status, "datasets": row["datasets"],
+                       "error_kind": row["error_kind"], "error": row["error"], "unreadable": row["unreadable"] or []})
+        if row["status"] == "failed":
+            errors.append({k: row[k] for k in ("source", "service", "region", "scope", "error_kind", "error")})
+    coverage = {k: sum(c[k] for c in services.values()) for k in ("complete", "partial", "failed", "absent")}
+    return {
+        "run_id": run_id,
+        "sources": sources or [],
+        "datasets": sum(c["datasets"] for c in services.values()),
+        "services": services,
+        "coverage": {**coverage, "scopes": scopes},
+        "unreadable": unreadable,
+        "errors": errors,
+    }
+
+
+def harvest(engine: Engine, config: SourcesFile, *, sources: list[str] | None = None, run_id: str | None = None,
+            triggered_by: str = "cli", workers: int = 4) -> dict[str, Any]:
+    """A whole harvest run in this process (the CLI): plan, units on ``workers`` threads, finish."""
+    run_id = run_id or cli_run_id()
+    names = sources or [s.name for s in config.sources]
+    clients = Clients()
+    plan = start(engine, config, run_id, names, triggered_by=triggered_by, clients=clients)
+    try:
+        # the biggest units first, so the long S3 listings overlap the quick ones
+        units = sorted(plan.units, key=lambda u: u.service != "s3")
+        with ThreadPoolExecutor(workers, thread_name_prefix="adc-unit") as pool:
+            for _ in pool.map(lambda u: run_unit(u, config=config, engine=engine, run_id=run_id, clients=clients),
+                              units):
+                pass
+        return finish(engine, run_id, units=plan.units, errors=plan.errors)
+    except BaseException as exc:
+        if run_status(engine, run_id) != "complete":
+            store.fail_run(engine, run_id, failure(exc))
+        raise
+
+
+# --------------------------------------------------------------------------- entry points for the DAG
+# Plain values in and out (they travel as XCom); each loads sources.yaml and opens the register itself.
+
+
+def plan_run(run_id: str, *, requested: list[str] | None, scheduled_at: datetime | None,
+             data_interval: tuple[datetime, datetime] | None = None) -> dict[str, Any]:
+    """Plan a DAG run: the due sources' units and the listing errors."""
+    from adc.config import load_sources
+    from adc.harvest.schedule import due_sources
+    from adc.register.db import register_engine
+
+    config = load_sources()
+    sources = due_sources(config, at=scheduled_at, requested=requested)
+    plan = start(register_engine(), config, run_id, sources, triggered_by=run_id, data_interval=data_interval)
+    return {"units": [u.to_dict() for u in plan.units], "errors": plan.errors}
+
+
+def run_planned_unit(unit: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
+    """Run one planned unit of a DAG run; returns its scopes' outcomes (status, datasets, errors)."""
+    from adc.config import load_sources
+    from adc.register.db import register_engine
+
+    outcomes = run_unit(Unit.from_dict(unit), config=load_sources(), engine=register_engine(), run_id=run_id)
+    return [{"scope": o.scope, "status": str(o.status), "datasets": o.datasets, "error_kind": o.error_kind,
+             "unreadable": len(o.unreadable)} for o in outcomes]
+
+
+def finish_planned_run(run_id: str, units: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Finish a DAG run; returns the summary without the per-scope list (harvest_run.summary has it all)."""
+    from adc.register.db import register_engine
+
+    summary = finish(register_engine(), run_id, units=[Unit.from_dict(u) for u in units], errors=errors)
+    return {**summary, "coverage": {k: v for k, v in summary["coverage"].items() if k != "scopes"}}

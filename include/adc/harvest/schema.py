@@ -1,0 +1,383 @@
+"""Schemas from the few bytes that hold them: Parquet footers, Avro headers, the head of a text file.
+
+:func:`infer` reads one file through ``fetch(start, end)`` (an inclusive byte range, i.e. an S3
+ranged GET) and never more than it needs:
+
+- Parquet: the last 64 KiB (one GET for almost every file), more only when the footer is larger.
+- Avro: the container header at the start of the file (the writer's schema).
+- CSV/TSV: the first 64 KiB: the header row names the columns, types come from at most
+  ``sample_rows`` rows below it.
+- JSON and JSON lines: records from the first 64 KiB, field names and types merged across them.
+- gzip: the first 64 KiB of compressed bytes, decompressed as far as they go.
+
+It returns the columns and, for text formats, the sample rows, which the caller classifies and then
+drops: sample values are never stored, logged or emitted. Problems with the file raise
+:class:`Unreadable` (the file is broken) or :class:`Skipped` (nothing to read, or a format without
+schema support); their messages name the problem, never the content.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+HEAD_BYTES = 64 * 1024
+TEXT_LIMIT = 256 * 1024  # decompressed text read from a gzip head
+AVRO_HEADER_LIMIT = 1024 * 1024
+PARQUET_FOOTER_LIMIT = 16 * 1024 * 1024
+
+Fetch = Callable[[int, int], bytes]
+
+
+class Unreadable(Exception):
+    """The file could not be read as its format (truncated, corrupt, binary where text was expected)."""
+
+
+class Skipped(Exception):
+    """No schema was attempted (an empty file, a format ADC does not read)."""
+
+
+@dataclass
+class Inferred:
+    columns: list[tuple[str, str]]  # (name, type) in file order
+    format: str
+    rows: list[dict[str, Any]] = field(default_factory=list)  # in-memory sample, for classification only
+    problem: str | None = None  # read, but with a caveat (e.g. a broken record after good ones)
+
+
+def infer(fetch: Fetch, size: int, declared: str | None, *, sample_rows: int = 100) -> Inferred:
+    """Read the schema of one file of ``size`` bytes whose name declares format ``declared``."""
+    if size <= 0:
+        raise Skipped("empty file")
+    base, _, compression = (declared or "").partition(".")
+    if base == "parquet" and not compression:
+        return _parquet(fetch, size)
+    if base in ("orc", "xml", "xlsx", "text") or compression not in ("", "gz") or base in ("bz2", "zst", "lz4", "zip"):
+        raise Skipped(f"no schema inference for {declared} files")
+    head = fetch(0, min(size, HEAD_BYTES) - 1)
+    truncated = size > len(head)
+    if base == "avro" or (not base and head[:4] == b"Obj\x01"):
+        return _avro(fetch, size, head)
+    if not base and head[:4] == b"PAR1":
+        return _parquet(fetch, size)
+    gzipped = compression == "gz" or base == "gz" or (not base and head[:2] == b"\x1f\x8b")
+    if gzipped:
+        head, truncated = _gunzip(head, truncated)
+        base = "" if base == "gz" else base
+    text = _text(head, truncated)
+    base = base or _sniff_text(text)
+    name = base + (".gz" if gzipped else "")
+    if base in ("csv", "tsv"):
+        return _delimited(text, name, "\t" if base == "tsv" else None, sample_rows)
+    if base in ("json", "jsonl"):
+        return _json(text, name, truncated, sample_rows)
+    raise Skipped("unrecognised format")
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def _parquet(fetch: Fetch, size: int) -> Inferred:
+    if size < 12:
+        raise Unreadable("too small to be a Parquet file")
+    tail = fetch(max(0, size - HEAD_BYTES), size - 1)
+    if tail[-4:] != b"PAR1":
+        raise Unreadable("no Parquet footer (truncated, or not a Parquet file)")
+    footer_length = struct.unpack("<I", tail[-8:-4])[0]
+    if footer_length + 12 > size:
+        raise Unreadable("Parquet footer length exceeds the file (truncated)")
+    if footer_length > PARQUET_FOOTER_LIMIT:
+        raise Unreadable(f"Parquet footer of {footer_length} bytes is over the {PARQUET_FOOTER_LIMIT} byte limit")
+    if footer_length + 8 > len(tail):
+        tail = fetch(size - footer_length - 8, size - 1)
+    footer = tail[-(footer_length + 8) :]
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        # The footer alone, behind the leading magic, is a file as far as reading metadata goes.
+        schema = pq.read_schema(pa.BufferReader(b"PAR1" + footer))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise Unreadable(f"Parquet footer unreadable: {str(exc).splitlines()[0][:200]}") from None
+    return Inferred([(f.name, arrow_type(f.type)) for f in schema], "parquet")
+
+
+def arrow_type(t: Any) -> str:
+    """An Arrow type in the Hive/Glue type vocabulary, so schemas compare across services."""
+    import pyarrow.types as pt
+
+    simple = (
+        (pt.is_boolean, "boolean"), (pt.is_int8, "tinyint"), (pt.is_int16, "smallint"), (pt.is_int32, "int"),
+        (pt.is_int64, "bigint"), (pt.is_uint8, "smallint"), (pt.is_uint16, "int"), (pt.is_uint32, "bigint"),
+        (pt.is_uint64, "bigint"), (pt.is_float16, "float"), (pt.is_float32, "float"), (pt.is_float64, "double"),
+        (pt.is_string, "string"), (pt.is_large_string, "string"), (pt.is_binary, "binary"),
+        (pt.is_large_binary, "binary"), (pt.is_fixed_size_binary, "binary"), (pt.is_date, "date"),
+        (pt.is_timestamp, "timestamp"), (pt.is_null, "void"),
+    )
+    for test, name in simple:
+        if test(t):
+            return name
+    if pt.is_decimal(t):
+        return f"decimal({t.precision},{t.scale})"
+    if pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t):
+        return f"array<{arrow_type(t.value_type)}>"
+    if pt.is_map(t):
+        return f"map<{arrow_type(t.key_type)},{arrow_type(t.item_type)}>"
+    if pt.is_struct(t):
+        return "struct<" + ",".join(f"{t.field(i).name}:{arrow_type(t.field(i).type)}" for i in range(t.num_fields)) + ">"
+    if pt.is_dictionary(t):
+        return arrow_type(t.value_type)
+    return str(t)
+
+
+# --------------------------------------------------------------------------- Avro
+
+
+def _avro(fetch: Fetch, size: int, head: bytes) -> Inferred:
+    if head[:4] != b"Obj\x01":
+        raise Unreadable("no Avro container header")
+    try:
+        metadata = _avro_metadata(head)
+    except IndexError:
+        if len(head) >= size or len(head) >= AVRO_HEADER_LIMIT:
+            raise Unreadable("Avro header truncated") from None
+        metadata = _avro_metadata(fetch(0, min(size, AVRO_HEADER_LIMIT) - 1))
+    try:
+        schema = json.loads(metadata[b"avro.schema"])
+    except (KeyError, ValueError):
+        raise Unreadable("Avro header has no readable schema") from None
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        raise Unreadable("Avro schema is not a record")
+    return Inferred([(f["name"], avro_type(f["type"])) for f in schema.get("fields", [])], "avro")
+
+
+def _avro_metadata(data: bytes) -> dict[bytes, bytes]:
+    """The header's metadata map (Avro spec: a map of bytes, in blocks, after the 4-byte magic)."""
+    position = 4
+
+    def long() -> int:
+        nonlocal position
+        shift = result = 0
+        while True:
+            byte = data[position]
+            position += 1
+            result |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return (result >> 1) ^ -(result & 1)
+            shift += 7
+
+    def blob() -> bytes:
+        nonlocal position
+        length = long()
+        if length < 0 or position + length > len(data):
+            raise IndexError
+        position += length
+        return data[position - length : position]
+
+    metadata = {}
+    while (count := long()) != 0:
+        if count < 0:
+            count = -count
+            long()  # the block's size in bytes
+        for _ in range(count):
+            key = blob()
+            metadata[key] = blob()
+    return metadata
+
+
+_AVRO_PRIMITIVES = {"null": "void", "boolean": "boolean", "int": "int", "long": "bigint", "float": "float",
+                    "double": "double", "bytes": "binary", "string": "string"}
+_AVRO_LOGICAL = {"date": "date", "timestamp-millis": "timestamp", "timestamp-micros": "timestamp",
+                 "local-timestamp-millis": "timestamp", "local-timestamp-micros": "timestamp", "uuid": "string"}
+
+
+def avro_type(t: Any) -> str:
+    if isinstance(t, str):
+        return _AVRO_PRIMITIVES.get(t, t)
+    if isinstance(t, list):  # a union: ["null", "string"] is an optional string
+        branches = [b for b in t if b != "null"]
+        return avro_type(branches[0]) if len(branches) == 1 else "union<" + ",".join(map(avro_type, branches)) + ">"
+    kind = t.get("type")
+    if t.get("logicalType") == "decimal":
+        return f"decimal({t.get('precision')},{t.get('scale', 0)})"
+    if t.get("logicalType") in _AVRO_LOGICAL:
+        return _AVRO_LOGICAL[t["logicalType"]]
+    if kind == "array":
+        return f"array<{avro_type(t['items'])}>"
+    if kind == "map":
+        return f"map<string,{avro_type(t['values'])}>"
+    if kind == "record":
+        return "struct<" + ",".join(f"{f['name']}:{avro_type(f['type'])}" for f in t.get("fields", [])) + ">"
+    if kind == "enum":
+        return "string"
+    if kind == "fixed":
+        return "binary"
+    return avro_type(kind)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _gunzip(head: bytes, truncated: bool) -> tuple[bytes, bool]:
+    """Decompress a gzip head; ``truncated`` says whether the text stops short of the file's end."""
+    decompressor = zlib.decompressobj(wbits=31)
+    try:
+        text = decompressor.decompress(head, TEXT_LIMIT)
+    except zlib.error:
+        raise Unreadable("not valid gzip data") from None
+    if not truncated and not decompressor.eof and not decompressor.unconsumed_tail:
+        raise Unreadable("gzip stream ends early (truncated file)")
+    return text, truncated or not decompressor.eof
+
+
+def _text(data: bytes, truncated: bool) -> str:
+    if b"\x00" in data[:4096]:
+        raise Unreadable("binary content where text was expected")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if truncated and exc.start >= len(data) - 3:  # a character cut by the range
+            text = data[: exc.start].decode("utf-8-sig")
+        else:
+            text = data.decode("cp1252", errors="replace")  # older exports: readable, not lost
+    if truncated and "\n" in text:
+        text = text[: text.rindex("\n") + 1]  # the last line is cut short
+    return text
+
+
+def _sniff_text(text: str) -> str:
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        return "json"
+    if stripped.startswith("{"):
+        lines = [line for line in stripped.splitlines()[:3] if line.strip()]
+        return "jsonl" if all(line.lstrip().startswith("{") for line in lines) and len(lines) > 1 else "json"
+    raise Skipped("unrecognised format")
+
+
+def _delimited(text: str, fmt: str, delimiter: str | None, sample_rows: int) -> Inferred:
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise Unreadable("no header row")
+    if delimiter is None:
+        delimiter = max(",;|\t", key=lambda d: (lines[0].count(d), d == ","))
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        header = next(reader)
+        rows = [row for _, row in zip(range(sample_rows), reader)]
+    except csv.Error as exc:
+        raise Unreadable(f"not valid delimited text: {exc}") from None
+    names = _unique([h.strip() or f"column_{i + 1}" for i, h in enumerate(header)])
+    records = [dict(zip(names, row)) for row in rows]
+    columns = [(name, merge_types(text_type(r.get(name, "")) for r in records)) for name in names]
+    problem = None
+    if any(len(row) != len(names) for row in rows):
+        problem = "some rows have a different number of columns from the header"
+    return Inferred(columns, fmt, records, problem)
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return unique
+
+
+_SEPARATORS = re.compile(r"[\s,]*")  # between records: newlines (JSON lines) or commas (an array)
+
+
+def _json(text: str, fmt: str, truncated: bool, sample_rows: int) -> Inferred:
+    decoder = json.JSONDecoder()
+    position, end = 0, len(text)
+    records: list[dict[str, Any]] = []
+    problem = None
+    position = _SEPARATORS.match(text, position).end()
+    if text.startswith("[", position):  # a JSON array of records
+        position += 1
+    while len(records) < sample_rows:
+        position = _SEPARATORS.match(text, position).end()
+        if position >= end or text[position] == "]":
+            break
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            if not truncated:  # in a text cut by the range, the last record is expected to break
+                problem = f"invalid JSON after {len(records)} record(s) ({exc.msg})"
+            break
+        if not isinstance(value, dict):
+            raise Unreadable("JSON values are not records (objects)")
+        records.append(value)
+    if not records:
+        raise Unreadable(problem or ("no complete JSON record in the first 64 KiB" if truncated else "no JSON records"))
+    names: dict[str, list[Any]] = {}
+    for record in records:
+        for key, value in record.items():
+            names.setdefault(key, []).append(value)
+    columns = [(name, merge_types(json_type(v) for v in values)) for name, values in names.items()]
+    return Inferred(columns, fmt, records, problem)
+
+
+# --------------------------------------------------------------------------- value types
+
+_INT = re.compile(r"^[+-]?(0|[1-9]\d{0,17})$")
+_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def text_type(value: str) -> str | None:
+    """The type a text value (a CSV cell) reads as; None for an empty cell."""
+    value = value.strip()
+    if not value:
+        return None
+    if _INT.match(value):
+        return "bigint"
+    if _FLOAT.match(value) and not (len(value) > 1 and value[0] == "0" and value[1].isdigit()):
+        return "double"
+    if value.lower() in ("true", "false"):
+        return "boolean"
+    if _DATE.match(value):
+        return "date"
+    if _TIMESTAMP.match(value):
+        return "timestamp"
+    return "string"
+
+
+def json_type(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, dict):
+        return "struct<" + ",".join(f"{k}:{json_type(v) or 'string'}" for k, v in list(value.items())[:50]) + ">"
+    if isinstance(value, list):
+        return f"array<{merge_types(json_type(v) for v in value[:50])}>"
+    return "string"
+
+
+def merge_types(types) -> str:
+    """One type for a column from the types of its values: widen numbers and times, else string."""
+    seen = {t for t in types if t}
+    if not seen:
+        return "string"
+    if len(seen) == 1:
+        return seen.pop()
+    if seen <= {"bigint", "double"}:
+        return "double"
+    if seen <= {"date", "timestamp"}:
+        return "timestamp"
+    return "string"

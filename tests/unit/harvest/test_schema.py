@@ -1,0 +1,199 @@
+"""Schema inference from the bytes that hold it: footers, headers, the head of text files."""
+
+import gzip
+import json
+import os
+
+import pytest
+
+from adc.demo.files import encode, to_parquet
+from adc.harvest import schema
+from adc.harvest.schema import Skipped, Unreadable, infer
+
+ROWS = [{"id": i, "name": f"n{i}", "score": i / 2, "ok": i % 2 == 0, "day": "2024-05-01"} for i in range(25)]
+
+
+class File:
+    """A file behind ranged reads; records every range asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.ranges: list[tuple[int, int]] = []
+
+    def fetch(self, start: int, end: int) -> bytes:
+        self.ranges.append((start, end))
+        return self.data[start : end + 1]
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(end - start + 1 for start, end in self.ranges)
+
+
+def read(data: bytes, declared: str | None, **kw) -> tuple[schema.Inferred, File]:
+    file = File(data)
+    return infer(file.fetch, len(data), declared, **kw), file
+
+
+def test_parquet_schema_from_one_ranged_read_of_the_footer():
+    data = to_parquet(ROWS)
+    found, file = read(data, "parquet")
+    assert found.columns == [("id", "bigint"), ("name", "string"), ("score", "double"), ("ok", "boolean"),
+                             ("day", "string")]
+    assert found.rows == []  # a footer has no values
+    assert len(file.ranges) == 1 and file.ranges[0][1] == len(data) - 1
+
+
+def test_a_large_parquet_footer_is_read_with_a_second_range(monkeypatch):
+    monkeypatch.setattr(schema, "HEAD_BYTES", 64)
+    data = to_parquet(ROWS)
+    found, file = read(data, "parquet")
+    assert len(found.columns) == 5
+    assert len(file.ranges) == 2
+    assert file.bytes_read < len(data) + 64  # the footer and the tail, never the row groups twice
+
+
+def test_parquet_nested_and_decimal_types():
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"tags": pa.array([["a"]]), "address": pa.array([{"line": "x", "n": 1}]),
+                      "amount": pa.array([decimal.Decimal("1.50")], pa.decimal128(9, 2)),
+                      "at": pa.array([0], pa.timestamp("ms"))})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    found, _ = read(sink.getvalue().to_pybytes(), "parquet")
+    assert dict(found.columns) == {"tags": "array<string>", "address": "struct<line:string,n:bigint>",
+                                   "amount": "decimal(9,2)", "at": "timestamp"}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not parquet", "tiny"])
+def test_a_broken_parquet_file_is_unreadable(damage):
+    data = to_parquet(ROWS)
+    data = {"truncated": data[: len(data) // 2], "not parquet": b"hello world, not parquet" * 10, "tiny": b"PAR1"}[damage]
+    with pytest.raises(Unreadable):
+        read(data, "parquet")
+
+
+def test_csv_header_and_types_from_a_bounded_sample():
+    found, file = read(encode(ROWS, "csv"), "csv", sample_rows=10)
+    assert found.columns == [("id", "bigint"), ("name", "string"), ("score", "double"), ("ok", "boolean"),
+                             ("day", "date")]
+    assert len(found.rows) == 10
+    assert file.ranges == [(0, len(encode(ROWS, "csv")) - 1)]
+
+
+def test_csv_types_widen_and_keep_leading_zeros_as_text():
+    data = b"a,b,c,d,e\n1,1,007,2024-05-01,true\n2.5,,012,2024-05-01T10:00:00Z,false\n"
+    found, _ = read(data, "csv")
+    assert dict(found.columns) == {"a": "double", "b": "bigint", "c": "string", "d": "timestamp", "e": "boolean"}
+
+
+def test_tsv_semicolons_and_odd_headers():
+    found, _ = read(encode(ROWS, "tsv"), "tsv")
+    assert [c for c, _ in found.columns] == ["id", "name", "score", "ok", "day"]
+    found, _ = read(b"a;b;a;\n1;2;3;4\n", "csv")
+    assert [c for c, _ in found.columns] == ["a", "b", "a_2", "column_4"]
+
+
+def test_only_the_first_64_kib_of_a_big_csv_is_read():
+    big = encode([{"id": i, "text": "x" * 50} for i in range(5000)], "csv")
+    found, file = read(big, "csv", sample_rows=1000)
+    assert file.bytes_read == schema.HEAD_BYTES
+    assert found.columns == [("id", "bigint"), ("text", "string")]
+    assert all(row["text"] == "x" * 50 for row in found.rows)  # the cut last line was dropped
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "jsonl.gz", "csv.gz"])
+def test_json_lines_json_arrays_and_gzip(fmt):
+    found, _ = read(encode(ROWS, fmt), fmt)
+    assert found.format == fmt
+    assert dict(found.columns)["score"] == "double"
+    assert [c for c, _ in found.columns] == ["id", "name", "score", "ok", "day"]
+
+
+def test_json_records_merge_their_fields_and_types():
+    data = b'{"a": 1, "b": null}\n{"a": 2.5, "c": {"x": [1]}}\n'
+    found, _ = read(data, "jsonl")
+    assert dict(found.columns) == {"a": "double", "b": "string", "c": "struct<x:array<bigint>>"}
+
+
+def test_a_big_gzip_file_is_read_from_its_head():
+    rows = [{"id": i, "blob": os.urandom(30).hex()} for i in range(20000)]  # incompressible: > 64 KiB of gzip
+    data = gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode())
+    found, file = read(data, "jsonl.gz", sample_rows=50)
+    assert file.bytes_read == schema.HEAD_BYTES
+    assert [c for c, _ in found.columns] == ["id", "blob"] and len(found.rows) == 50
+
+
+@pytest.mark.parametrize(
+    ("data", "declared"),
+    [(b"\x00\x01\x02binary" * 100, "csv"), (b"not gzip at all", "csv.gz"), (gzip.compress(b'{"a": 1}\n' * 500)[:-30],
+                                                                         "jsonl.gz"),
+     (b"{broken json\n", "jsonl"), (b"[1, 2, 3]", "json")],
+    ids=["binary csv", "not gzip", "truncated gzip", "broken json", "not records"],
+)
+def test_unreadable_files(data, declared):
+    with pytest.raises(Unreadable):
+        read(data, declared)
+
+
+def test_a_bad_record_after_good_ones_is_a_problem_not_a_failure():
+    found, _ = read(b'{"a": 1}\n{"a": 2}\n{oops\n', "jsonl")
+    assert found.columns == [("a", "bigint")]
+    assert "invalid JSON after 2 record(s)" in found.problem
+
+
+def test_skipped_files():
+    with pytest.raises(Skipped, match="empty"):
+        infer(File(b"").fetch, 0, "csv")
+    for declared in ("orc", "csv.bz2", "xlsx"):
+        with pytest.raises(Skipped):
+            read(b"whatever", declared)
+    with pytest.raises(Skipped, match="unrecognised"):
+        read(b"plain words, no structure", None)
+
+
+def test_formats_are_sniffed_when_the_name_declares_none():
+    assert read(to_parquet(ROWS), None)[0].format == "parquet"
+    assert read(gzip.compress(encode(ROWS, "jsonl")), "gz")[0].format == "jsonl.gz"
+    assert read(encode(ROWS, "json"), None)[0].format == "json"
+
+
+def _avro_long(n: int) -> bytes:
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _avro_bytes(b: bytes) -> bytes:
+    return _avro_long(len(b)) + b
+
+
+def avro_container(record_schema: dict) -> bytes:
+    """An Avro object container file's header (the Avro spec) followed by a fake block."""
+    metadata = {b"avro.schema": json.dumps(record_schema).encode(), b"avro.codec": b"null"}
+    header = b"Obj\x01" + _avro_long(len(metadata))
+    header += b"".join(_avro_bytes(k) + _avro_bytes(v) for k, v in metadata.items()) + _avro_long(0)
+    return header + os.urandom(16) + b"\x02\x10" + os.urandom(40)
+
+
+def test_avro_schema_from_the_container_header():
+    data = avro_container({"type": "record", "name": "r", "fields": [
+        {"name": "id", "type": "long"}, {"name": "email", "type": ["null", "string"]},
+        {"name": "born", "type": {"type": "int", "logicalType": "date"}},
+        {"name": "tags", "type": {"type": "array", "items": "string"}},
+    ]})
+    found, _ = read(data, "avro")
+    assert found.columns == [("id", "bigint"), ("email", "string"), ("born", "date"), ("tags", "array<string>")]
+    assert read(data, None)[0].format == "avro"
+    with pytest.raises(Unreadable):
+        read(b"Obj\x01" + b"\xff" * 3, "avro")
