@@ -1,0 +1,104 @@
+"""
+### adc_harvest: what exists in the AWS estate, into the register
+
+**plan** lists the scopes of every source due (buckets, Glue databases, DynamoDB tables, RDS
+instances, Redshift clusters, per region) and records the registered ones a complete listing
+proves absent. **harvest_unit** runs once per unit (one bucket or database, or a small batch of
+tables or instances), mapped, so a large estate spreads over workers; each stages what it saw and
+how far it got (complete, partial or failed, and why). **finish** merges the run into the register
+and updates the Asset `adc://register/harvest`, which schedules reconciliation; if a unit never
+finished, the run is failed and changes nothing.
+
+Schedule: each source's `schedule` in `include/config/sources.yaml` (UTC). The DAG runs whenever
+one fires and harvests the sources due then. A manual run harvests every source, or those named
+in the `sources` parameter. A wrong sources.yaml shows as this file's import error, on one line
+naming the file and the field. See docs/harvest.md and docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import Asset, CronTriggerTimetable, MultipleCronTriggerTimetable, Param, dag, task
+from airflow.sdk.bases.timetable import BaseTimetable
+from airflow.sdk.exceptions import AirflowFailException, AirflowTimetableInvalid
+
+from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI
+from adc.config import load_sources
+from adc.errors import ConfigError
+from adc.harvest.schedule import crons
+
+
+class SourcesFileInvalid(BaseTimetable):
+    """The schedule's stand-in when sources.yaml is wrong: Airflow validates the timetable when it
+    bags the DAG and shows the error as the file's import error, one line, without a traceback."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def validate(self) -> None:
+        raise AirflowTimetableInvalid(self.message)
+
+
+def harvest_schedule():
+    try:
+        config = load_sources()
+    except ConfigError as exc:
+        return SourcesFileInvalid(str(exc))
+    found = crons(config)
+    if not found:
+        return None  # every source is manual
+    if len(found) == 1:
+        return CronTriggerTimetable(found[0], timezone="UTC")
+    return MultipleCronTriggerTimetable(*found, timezone="UTC")
+
+
+@dag(
+    dag_id="adc_harvest",
+    schedule=harvest_schedule(),
+    start_date=datetime(2024, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["adc", "harvest"],
+    doc_md=__doc__,
+    params={
+        "sources": Param([], type="array", items={"type": "string"},
+                         description="Sources to harvest on a manual run (names in sources.yaml); empty: all."),
+    },
+)
+def adc_harvest():
+    @task
+    def plan(**context) -> list:
+        """The units to map over (the return value); the listing errors go to finish as XCom "errors"."""
+        from adc.harvest.runner import plan_run
+
+        run = context["dag_run"]
+        scheduled = run.run_type in ("scheduled", "backfill")  # the sources due at its logical date
+        interval = (context["data_interval_start"], context["data_interval_end"])
+        planned = plan_run(context["run_id"], requested=context["params"].get("sources") or None,
+                           scheduled_at=run.logical_date if scheduled else None,
+                           data_interval=interval if all(interval) else None)
+        context["ti"].xcom_push(key="errors", value=planned["errors"])
+        return planned["units"]
+
+    @task(map_index_template="{{ task.op_kwargs['unit']['label'] }}")
+    def harvest_unit(unit: dict, **context) -> list:
+        from adc.harvest.runner import run_planned_unit
+
+        return run_planned_unit(unit, context["run_id"])
+
+    @task(trigger_rule="all_done", outlets=[Asset(HARVEST_ASSET_URI)])
+    def finish(units: list, errors: list, **context) -> dict:
+        from adc.harvest.runner import HarvestIncomplete, finish_planned_run
+
+        try:
+            return finish_planned_run(context["run_id"], units, errors)
+        except HarvestIncomplete as exc:
+            raise AirflowFailException(str(exc)) from None  # retrying cannot bring a failed unit back
+
+    units = plan()
+    harvest_unit.expand(unit=units) >> finish(units, units["errors"])
+
+
+adc_harvest()
