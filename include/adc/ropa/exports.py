@@ -219,18 +219,15 @@ def parse(path: Path) -> list[Any]:
     first_row: dict[str, str] = {}
     for where, number, values in read_table(path):
         data = {FIELD_OF_HEADING[h]: _plain(v) for h, v in values.items() if h in FIELD_OF_HEADING}
+        activity_id = str(data.get("activity_id") or "")
+        if activity_id in first_row:
+            problems.append(f"{where} {number}, column 'Activity ID': {activity_id} is also in {first_row[activity_id]}")
+        first_row.setdefault(activity_id, f"{where} {number}")
         try:
-            record = activities.validate(data)
+            records.append(activities.validate(data))
         except ValidationError as exc:
             problems += [f"{where} {number}, column {HEADING_OF_FIELD.get(field, field)!r}: {message}"
                          for field, message in activities.field_errors(exc)]
-            continue
-        if record.activity_id in first_row:
-            problems.append(f"{where} {number}, column 'Activity ID': {record.activity_id} is also in "
-                            f"{first_row[record.activity_id]}")
-            continue
-        first_row[record.activity_id] = f"{where} {number}"
-        records.append(record)
     if problems:
         raise ImportFileError(str(path), problems)
     if not records:
