@@ -28,16 +28,18 @@ APPROVAL_OPTIONS = [APPROVE, REJECT]
 ACKNOWLEDGE = "Acknowledge"
 ESCALATION_OPTIONS = [ACKNOWLEDGE]
 
+# "null" in the type keeps the UI from insisting on a value: when one is required depends on the
+# option chosen, which ADC checks when it records the answer.
 COMMENT = {
     "default": "",
-    "type": "string",
+    "type": ["string", "null"],
     "title": "Comment",
     "description": "Why. Required unless you confirm the record as accurate.",
     "format": "multiline",
 }
 PROPOSED_CHANGES = {
     "default": {},
-    "type": "object",
+    "type": ["object", "null"],
     "title": "Proposed changes",
     "description": 'With "Needs changes": the fields to change and their new values as JSON, using the keys '
     'shown in the record, e.g. {"retention_schedule": "RS-07 (3 years)", "linked_assets": ["IA-0031"]}.',

@@ -133,6 +133,12 @@ def owner_pack(
     if deadline is not None:
         lines += [f"**Answer by:** {md(deadline)}. Without an answer by then the review is recorded as "
                   f"escalated and goes to the data protection team ({md(', '.join(team))}).", ""]
+    # what changed first, the record itself last, the instructions next to the form below the pack
+    lines += _attempts_section(earlier_attempts(conn, review_id))
+    lines += _findings_section(findings)
+    lines += _assets_section(assets_with_datasets(conn, activity["linked_assets"]))
+    lines += _previous_section(previous_review(conn, activity["activity_id"]), activity)
+    lines += record_section(activity)
     lines += [
         "### What to do",
         f"- **{CONFIRM}**: the record below is still true. A comment is optional.",
@@ -142,13 +148,9 @@ def owner_pack(
         f"- **{RETIRE}**: the processing has stopped. Say why in *Comment*; the data protection team approves.",
         f"- **{ESCALATE}**: you cannot answer. Say why in *Comment*.",
         "",
+        "---",
+        f"Review {md(review_id)}. ADC stores this pack and its SHA-256 as the evidence shown.",
     ]
-    lines += _attempts_section(earlier_attempts(conn, review_id))
-    lines += record_section(activity)
-    lines += _assets_section(assets_with_datasets(conn, activity["linked_assets"]))
-    lines += _findings_section(findings)
-    lines += _previous_section(previous_review(conn, activity["activity_id"]), activity)
-    lines += ["---", f"Review {md(review_id)}. ADC stores this pack and its SHA-256 as the evidence shown."]
     return "\n".join(lines) + "\n"
 
 

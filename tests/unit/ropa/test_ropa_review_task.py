@@ -58,4 +58,4 @@ def test_form_values_pass_through_unvalidated_for_adc_to_judge(task):
 def test_the_form_fields_are_airflow_params(dag_module):
     params = dag_module._params(forms.OWNER_PARAMS)
     assert set(params) == {"comment", "proposed_changes"}
-    assert params["proposed_changes"].schema["type"] == "object"
+    assert params["proposed_changes"].schema["type"] == ["object", "null"]  # optional in the UI: ADC decides
