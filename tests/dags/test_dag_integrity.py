@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"adc_harvest", "adc_lineage", "adc_ropa_review"}  # grows as the DAGs land
+EXPECTED = {"adc_harvest", "adc_lineage", "adc_reconcile", "adc_ropa_review", "adc_triage"}  # grows as the DAGs land
 PARSE_BUDGET_SECONDS = 0.5
 
 

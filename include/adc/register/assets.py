@@ -29,16 +29,11 @@ from adc.config import Settings
 from adc.errors import AdcError, ImportFileError
 from adc.model import SPECIAL_CATEGORIES
 from adc.naming import DatasetId, LocationError, parse_location
-from adc.register import history
+from adc.register import DISPOSAL_ACTIONS, GSCP, history
 from adc.register.db import exclusive
 from adc.register.store import now
 from adc.register.tables import asset, asset_location
 
-# Government Security Classifications Policy markings (OFFICIAL-SENSITIVE is a handling caveat on OFFICIAL).
-GSCP = ("OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET", "TOP SECRET")
-# What happens at the end of the retention period. Only "destroy" (or nothing said) needs an expiry
-# control on the data (S3 lifecycle rule, DynamoDB TTL): see reconcile's retention_mismatch.
-DISPOSAL_ACTIONS = ("destroy", "review", "transfer", "retain")
 STATUSES = ("active", "missing", "retired")  # missing is set by reconciliation, retired by a person
 ASSET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 LOCATION_SEPARATOR = ";"
@@ -285,7 +280,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if suffix not in (".csv", ".xlsx"):
         raise ImportFileError(str(file), [f"unsupported file type {suffix or '(none)'!r}: use .csv or .xlsx"])
     try:
-        raw_rows = _csv_rows(file) if suffix == ".csv" else _xlsx_rows(file)
+        raw_rows = iter(list(_csv_rows(file) if suffix == ".csv" else _xlsx_rows(file)))  # a register is small
         header = next(raw_rows, None)
     except FileNotFoundError:
         raise ImportFileError(str(file), ["file not found"]) from None
@@ -317,12 +312,14 @@ def _csv_rows(file: Path) -> Iterator[list[Any]]:
 
 
 def _xlsx_rows(file: Path) -> Iterator[list[Any]]:
+    from zipfile import BadZipFile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError) as exc:
+    except (InvalidFileException, BadZipFile, OSError, KeyError) as exc:
         raise ValueError(f"not a readable XLSX workbook ({exc})") from None
     try:
         sheet = workbook["Register"] if "Register" in workbook.sheetnames else workbook.active
@@ -542,7 +539,7 @@ def export_rows(conn: Connection) -> list[list[str]]:
     return rows
 
 
-def _guard(text: str) -> str:
+def spreadsheet_text(text: str) -> str:
     """Stop a spreadsheet running a cell as a formula (CSV injection); import strips the guard."""
     return "'" + text if text.startswith(FORMULA_START) else text
 
@@ -550,7 +547,7 @@ def _guard(text: str) -> str:
 def write_csv(conn: Connection, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     rows = export_rows(conn)
-    writer.writerows([[_guard(cell) for cell in row] for row in rows])
+    writer.writerows([[spreadsheet_text(cell) for cell in row] for row in rows])
     return len(rows) - 1
 
 

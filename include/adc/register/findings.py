@@ -17,14 +17,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, case, func, select, update
 
 from adc.errors import AdcError
-from adc.register import history
+from adc.register import LIVE, SEVERITIES, history
 from adc.register.db import exclusive
 from adc.register.store import now
 from adc.register.tables import finding
-
-STATUSES = ("open", "acknowledged", "dismissed", "resolved")
-LIVE = ("open", "acknowledged", "dismissed")  # the cause persists
-SEVERITIES = ("high", "medium", "low")
 
 
 class FindingError(AdcError):

@@ -60,7 +60,8 @@ from adc.config import SourcesFile, TagConventions, load_sources
 from adc.errors import AdcError, RegisterBusyError
 from adc.model import SPECIAL_CATEGORIES
 from adc.register.db import exclusive
-from adc.register.findings import LIVE, counts
+from adc.register import KINDS, LIVE
+from adc.register.findings import counts
 from adc.register.history import SYSTEM_ACTOR
 from adc.register.sqlfn import (
     covers,
@@ -90,19 +91,6 @@ from adc.register.types import Json, Name
 
 log = logging.getLogger(__name__)
 
-KINDS = {
-    "unregistered_dataset": "a current dataset no asset's locations cover (high if it holds personal data)",
-    "missing_asset": "an asset whose locations were listed completely and hold nothing current",
-    "classification_mismatch": "content holds personal, special category or criminal offence data the asset "
-                               "does not declare, or the asset declares personal data its content does not show",
-    "owner_mismatch": "a dataset's owner tag names someone other than the asset's owner",
-    "schema_drift": "a dataset's columns changed since its previous version, or a catalogue table's columns "
-                    "differ from its files'",
-    "retention_mismatch": "the asset has a retention schedule ending in destruction, but a dataset holding its "
-                          "data has no active expiry (S3 lifecycle rule, DynamoDB TTL)",
-    "unreadable_source": "a scope the harvest could not list, or files inside one it could not read",
-    "absence_withheld": "a mass absence (over the source's missing_threshold) waiting for, or refused, approval",
-}
 DEFAULT_THRESHOLD = 0.25
 KNOWN_SCHEMA = ("inferred", "catalogue")  # a schema was read: the content's classification means something
 
@@ -776,3 +764,20 @@ def reconcile(engine: Engine, *, policy: Policy | None = None, decision: Absence
             raise RegisterBusyError("the register is busy (another reconciliation or import holds it); "
                                     "try again when it has finished") from None
         raise
+
+
+def absence_question(result: Mapping[str, Any]) -> str:
+    """The Markdown body of the approval a withheld mass absence asks for (from Result.to_dict())."""
+    lines = [f"Reconciliation of harvest run `{result['harvest_run_id']}` found more of a source's assets absent "
+             "than its `missing_threshold` allows. Nothing has been marked missing yet.", ""]
+    for source, info in result["absence"].items():
+        if info["decision"] != "pending":
+            continue
+        lines.append(f"- source **{source}**: {info['missing']} of {info['assets']} assets ({info['share']:.0%}; "
+                     f"threshold {info['threshold']:.0%})")
+    lines += ["", "The assets are listed in the open *absence_withheld* finding of each source "
+              "(`adc findings --kind absence_withheld --json`).", "",
+              "- **Approve**: they really are gone; mark them missing (each gets a missing_asset finding).",
+              "- **Reject**: the listing is wrong (an outage, a permissions change); keep them as they are. "
+              "The next harvest asks again if they are still absent."]
+    return "\n".join(lines)

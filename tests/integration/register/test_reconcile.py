@@ -18,69 +18,24 @@ from adc.errors import AdcError
 from adc.model import ScopeStatus
 from adc.register import findings, history, reconcile
 from adc.register.reconcile import AbsenceDecision, Policy, Reconciliation
-from adc.register.tables import asset, asset_location, finding, observed_dataset, reconciliation_run
+from adc.register.tables import asset, finding, reconciliation_run
 from adc.register.tables import history as history_table
 
-from register_staging import bucket_scope, glue, glue_scope, harvest, register, s3
+from register_staging import (
+    asset_row,
+    bucket_scope,
+    demo_register,
+    demo_units,
+    glue,
+    glue_scope,
+    harvest,
+    live,
+    register,
+    s3,
+    state,
+)
 
 HERE = Path(__file__).parent
-
-
-def demo_register(engine) -> None:
-    register(
-        engine,
-        {"asset_id": "IA-0001", "name": "Applications", "location": "s3://apps", "personal_data": "yes",
-         "retention_schedule": "RS-01"},
-        {"asset_id": "IA-0031", "name": "Complaints", "location": "s3://complaints; glue://mi/complaints_raw",
-         "owner": "carol", "retention_schedule": "RS-07"},
-        {"asset_id": "IA-0042", "name": "Legacy index", "location": "s3://ghost", "personal_data": "yes"},
-        {"asset_id": "IA-0050", "name": "Legal holds", "location": "s3://legal", "personal_data": "yes"},
-        {"asset_id": "IA-0011", "name": "Bookings", "location": "s3://bookings", "personal_data": "yes",
-         "retention_schedule": "RS-05"},
-        {"asset_id": "IA-0006", "name": "Payroll", "location": "s3://payroll", "personal_data": "yes", "owner": "frank"},
-        {"asset_id": "IA-0002", "name": "Curated", "location": "s3://curated; glue://cur", "personal_data": "yes"},
-    )
-
-
-def demo_units(**overrides):
-    units = {
-        "apps": (bucket_scope("apps"), [s3("apps", "applications", "id", "name", "dob", tags={"iar:owner": "alice"})]),
-        "complaints": (bucket_scope("complaints"), [s3("complaints", "intake", "complaint_id", "complainant_name",
-                                                       "health_condition", "ethnic_origin", "criminal_record_flag")]),
-        "mi": (glue_scope("mi"), [glue("mi", "complaints_raw", "complaint_id", "complainant_name", "health_condition",
-                                       "ethnic_origin", "criminal_record_flag", location="s3://complaints/intake")]),
-        "ghost": (bucket_scope("ghost"), []),  # registered, listed completely, empty: the harvest's "Absent"
-        "legal": (bucket_scope("legal", ScopeStatus.FAILED, error_kind="AccessDenied"), []),
-        "sandbox": (bucket_scope("sandbox"), [s3("sandbox", "tmp", "nino", "dob", "nationality")]),
-        "bookings": (bucket_scope("bookings"), [s3("bookings", "bookings", "booking_id", "name", "phone",
-                                                   "accessibility_needs", retention={"kind": "dynamodb_ttl",
-                                                                                      "active": False})]),
-        "payroll": (bucket_scope("payroll"), [s3("payroll", "payroll", "employee_id", "ni_number", "union_subs",
-                                                 tags={"iar:owner": "hr-systems-team"}, partitions=("period",))]),
-        "curated": (bucket_scope("curated"), [s3("curated", "applications", "id", "name", "nationality_secondary",
-                                                 "year", partitions=("year",))]),
-        "cur": (glue_scope("cur"), [glue("cur", "applications", "id", "name", location="s3://curated/applications/",
-                                         partitions=("year",))]),
-    }
-    units.update(overrides)
-    return [u for u in units.values() if u is not None]
-
-
-def live(engine) -> dict[tuple[str, str], dict]:
-    with engine.connect() as conn:
-        return {(f["kind"], f["subject"]): f for f in findings.list_findings(conn, status=list(findings.LIVE))}
-
-
-def state(engine) -> dict[str, list[tuple]]:
-    """Everything reconciliation may write, row by row."""
-    tables = (asset, asset_location, finding, history_table, reconciliation_run, observed_dataset)
-    with engine.connect() as conn:
-        return {t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))] for t in tables}
-
-
-def asset_row(engine, asset_id: str) -> dict:
-    with engine.connect() as conn:
-        return dict(conn.execute(select(asset).where(asset.c.asset_id == asset_id)).mappings().one())
 
 
 @pytest.fixture

@@ -1,0 +1,329 @@
+"""Triage: each new high-severity finding becomes a question to the data protection team, and the
+answer is applied to the register with a history row naming the person who gave it.
+
+``requests()`` picks the open high-severity findings nobody has been asked about yet, records that
+they were asked, and builds each question (subject, Markdown body, options, pre-filled form) from
+register data. The DAG passes them through XCom to human-in-the-loop tasks, so Airflow never
+renders any of this text as a template. ``apply()`` takes a person's answer: it validates every
+field first, then applies it in one transaction; an answer that does not validate is recorded as
+refused (TriageRefused) and changes nothing else.
+
+Nothing here imports Airflow: the DAG (dags/adc_triage.py) turns PARAMS into Airflow Params.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, String, cast, exists, select
+
+from adc.config import Settings
+from adc.errors import AdcError
+from adc.naming import DatasetId, LocationError, parse_location
+from adc.register import assets, findings, history
+from adc.register.db import exclusive
+from adc.register.forms import (
+    ACKNOWLEDGE,
+    ADD,
+    DISMISS,
+    KIND_TITLES,
+    OPTIONS,
+    OTHER_OPTIONS,
+    REGISTER,
+    REQUESTED,
+    RETIRE,
+    UPDATE,
+)
+from adc.register.store import now
+from adc.register.tables import finding
+from adc.register.tables import history as history_table
+
+class TriageRefused(AdcError):
+    """An answer that cannot be applied as given; it is recorded and nothing else changes."""
+
+
+# --------------------------------------------------------------------------- asking
+
+
+def requests(engine: Engine, *, asked_by_run: str, team: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """The triage questions to ask now: one per open high-severity finding not asked about before.
+
+    Records a history row per finding (action triage_requested, cause = the asking run) in the same
+    transaction, so a finding is asked about once. Each question is the keyword arguments of one
+    mapped HITL task: finding_id, subject, body, options, params (pre-filled) and assigned_users.
+    """
+    team = team if team is not None else Settings.from_env().data_protection_team
+    asked = exists().where(history_table.c.entity_kind == "finding",
+                           history_table.c.entity_id == cast(finding.c.finding_id, String),
+                           history_table.c.action == REQUESTED)
+    with engine.begin() as conn:
+        exclusive(conn, "register")
+        rows = conn.execute(select(finding).where(finding.c.status == "open", finding.c.severity == "high", ~asked)
+                            .order_by(finding.c.finding_id)).mappings().all()
+        questions = [question(conn, dict(row), team) for row in rows]
+        history.record_many(conn, [
+            {"at": now(), "entity_kind": "finding", "entity_id": str(row["finding_id"]), "action": REQUESTED,
+             "actor": history.SYSTEM_ACTOR, "cause_kind": "triage", "cause": asked_by_run,
+             "changes": {"assigned_to": [None, list(team)]}}
+            for row in rows])
+    return questions
+
+
+def question(conn: Connection, row: dict[str, Any], team: tuple[str, ...]) -> dict[str, Any]:
+    kind, evidence = row["kind"], row["evidence"] or {}
+    prefill: dict[str, str] = {}
+    if kind == "unregistered_dataset":
+        known = evidence.get("schema_status") in ("inferred", "catalogue")
+        holds = evidence.get("classification") not in (None, "none")
+        prefill = {"location": evidence.get("dataset") or "",
+                   "personal_data": "yes" if holds else "no" if known else "",
+                   "special_categories": evidence.get("special_categories") or "",
+                   "criminal_offence_data": "yes" if evidence.get("criminal_offence_data") else "no",
+                   "name": _dataset_name(row)}
+    elif kind == "classification_mismatch" and row["asset_id"]:
+        prefill = _observed_classification(conn, row["asset_id"], evidence)
+    elif row["asset_id"]:
+        prefill = {"asset_id": row["asset_id"]}
+    return {
+        "finding_id": row["finding_id"],
+        "subject": f"{KIND_TITLES.get(kind, kind)} ({row['severity']}): {row['subject']}"[:200],
+        "body": body(row),
+        "options": OPTIONS.get(kind, OTHER_OPTIONS),
+        "params": prefill,
+        "assigned_users": [{"id": user, "name": user} for user in team],
+    }
+
+
+def _dataset_name(row: dict[str, Any]) -> str:
+    """A starting name for a new asset: the dataset's last path part (or its bucket)."""
+    return (row["name"] or row["namespace"] or row["subject"]).rsplit("/", 1)[-1]
+
+
+def _observed_classification(conn: Connection, asset_id: str, evidence: dict[str, Any]) -> dict[str, str]:
+    """The form for an asset's classification: what it declares plus what its content shows."""
+    current = assets.get(conn, asset_id) or {}
+    categories = set(filter(None, (current.get("special_categories") or "").split(",")))
+    criminal = bool(current.get("criminal_offence_data"))
+    personal = bool(current.get("personal_data"))
+    for dataset in evidence.get("datasets") or []:
+        for column in dataset.get("columns", []) if isinstance(dataset, dict) else []:
+            personal = True
+            if column.get("classification") == "special_category" and column.get("category"):
+                categories.add(column["category"])
+            if column.get("classification") == "criminal_offence":
+                criminal = True
+    if evidence.get("datasets") and all(isinstance(d, str) for d in evidence["datasets"]):
+        personal = False  # the reverse mismatch: the content shows no personal data
+    return {"asset_id": asset_id, "personal_data": "yes" if personal else "no",
+            "special_categories": assets.parse_categories(",".join(categories)) or "",
+            "criminal_offence_data": "yes" if criminal else "no"}
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!<>|~")
+
+
+def md(text: Any) -> str:
+    """Text from AWS or people, safe in Markdown: every character Markdown acts on is escaped, so a
+    tag can neither format nor link (a [label](url) shows as typed)."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text)).replace("\n", " ")
+
+
+def _evidence_lines(value: Any, depth: int = 0) -> list[str]:
+    pad = "  " * depth
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            if item in (None, "", [], {}):
+                continue
+            if isinstance(item, (dict, list)):
+                lines.append(f"{pad}- {md(key)}:")
+                lines += _evidence_lines(item, depth + 1)
+            else:
+                lines.append(f"{pad}- {md(key)}: {md(item)}")
+        return lines
+    if isinstance(value, list):
+        lines = []
+        for item in value:
+            if isinstance(item, dict) and {"name", "classification"} <= set(item):
+                detail = ", ".join(md(x) for x in (item.get("classification"), item.get("category"), item.get("reason"))
+                                   if x)
+                lines.append(f"{pad}- **{md(item['name'])}** ({detail})")
+            elif isinstance(item, (dict, list)):
+                lines += _evidence_lines(item, depth)
+            else:
+                lines.append(f"{pad}- {md(item)}")
+        return lines
+    return [f"{pad}- {md(value)}"]
+
+
+OPTION_HELP = {
+    REGISTER: "adds a new asset with this location (fill owner, classification and personal data; name, "
+              "asset id, special categories, criminal offence data and retention schedule as known)",
+    ADD: "adds this location to the asset named in *Asset id*",
+    UPDATE: "sets the asset's personal data, special categories and criminal offence data to the form's "
+            "values (pre-filled with what the content shows)",
+    RETIRE: "retires the asset (it no longer exists); give the reason",
+    ACKNOWLEDGE: "keeps the finding, acknowledged, while its cause persists; give the reason",
+    DISMISS: "closes it as not a problem while its cause persists; give the reason",
+}
+
+
+def body(row: dict[str, Any]) -> str:
+    """The Markdown question: what was found, the evidence, and what each option does."""
+    kind = row["kind"]
+    lines = [
+        f"**{md(KIND_TITLES.get(kind, kind))}**, severity **{md(row['severity'])}** (finding {row['finding_id']}, "
+        f"first seen in harvest run {md(row['first_seen_run'])})",
+        "",
+        md(row["summary"]),
+        "",
+        "**Evidence**",
+        "",
+        *_evidence_lines(row["evidence"] or {}),
+        "",
+        "**Your answer**",
+        "",
+        *(f"- *{option}* {OPTION_HELP[option]}" for option in OPTIONS.get(kind, OTHER_OPTIONS)),
+        "",
+        "ADC checks the answer before changing anything; an answer it cannot apply is recorded as refused "
+        "and you are asked again.",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- answering
+
+
+@dataclass
+class Answer:
+    finding_id: int
+    option: str
+    params: dict[str, Any]
+    by: str
+
+    @classmethod
+    def from_event(cls, finding_id: int, event: dict[str, Any]) -> Answer:
+        """From a HITL task's result: chosen_options, params_input, responded_by_user."""
+        chosen = event.get("chosen_options") or []
+        user = event.get("responded_by_user") or {}
+        return cls(int(finding_id), chosen[0] if len(chosen) == 1 else json.dumps(chosen),
+                   dict(event.get("params_input") or {}), str(user.get("id") or ""))
+
+
+def apply(engine: Engine, answer: Answer, settings: Settings | None = None) -> dict[str, Any]:
+    """Validate, then apply the answer in one transaction; TriageRefused (recorded) if it cannot be."""
+    settings = settings or Settings.from_env()
+    try:
+        with engine.begin() as conn:
+            exclusive(conn, "register")
+            return _apply(conn, answer, settings)
+    except (TriageRefused, findings.FindingError, assets.AssetError) as exc:
+        refusal = str(exc)
+    with engine.begin() as conn:
+        history.record(conn, entity_kind="finding", entity_id=str(answer.finding_id), action="triage_refused",
+                       actor=answer.by or "unknown", cause_kind="triage", cause=f"finding {answer.finding_id}",
+                       changes={"option": [None, answer.option], "refused": [None, refusal]})
+    raise TriageRefused(f"answer to finding {answer.finding_id} refused, nothing changed: {refusal}")
+
+
+def _apply(conn: Connection, answer: Answer, settings: Settings) -> dict[str, Any]:
+    if not answer.by:
+        raise TriageRefused("the answer names no person")
+    row = findings.get(conn, answer.finding_id)
+    if row["status"] != "open":
+        raise TriageRefused(f"finding {answer.finding_id} is already {row['status']}")
+    allowed = OPTIONS.get(row["kind"], OTHER_OPTIONS)
+    if answer.option not in allowed:
+        raise TriageRefused(f"{answer.option!r} is not an answer to a {row['kind']} finding ({', '.join(allowed)})")
+    params = {k: (v.strip() if isinstance(v, str) else v) for k, v in answer.params.items()}
+    reason = params.get("reason") or None
+    cause = f"finding {answer.finding_id}"
+    common = {"actor": answer.by, "cause_kind": "triage", "cause": cause}
+
+    if answer.option in (ACKNOWLEDGE, DISMISS):
+        status = "acknowledged" if answer.option == ACKNOWLEDGE else "dismissed"
+        if not reason:
+            raise TriageRefused(f"{answer.option}: give a reason")
+        findings.set_status(conn, answer.finding_id, status, by=answer.by, reason=reason, cause_kind="triage")
+        return {"finding_id": answer.finding_id, "outcome": status, "by": answer.by}
+
+    if answer.option == REGISTER:
+        location = _location(params, row, settings)
+        cells = {**{k: params.get(k) for k in ("owner", "classification", "personal_data", "special_categories",
+                                                "criminal_offence_data", "retention_schedule")},
+                 "name": params.get("name") or _dataset_name(row),
+                 "asset_id": params.get("asset_id") or assets.next_asset_id(conn), "location": location}
+        record, problems = assets.validate(cells, settings)
+        if problems:
+            raise TriageRefused("; ".join(problems))
+        if assets.get(conn, record.asset_id) is not None:
+            raise TriageRefused(f"asset_id: {record.asset_id} already exists (use {ADD!r})")
+        assets.create(conn, record, **common)
+        done = f"registered as {record.asset_id}"
+    elif answer.option == ADD:
+        current = _live_asset(conn, params.get("asset_id"))
+        location = _location(params, row, settings)
+        added = assets.parse_locations(location, region=settings.default_region, account=settings.default_account)
+        locations = assets.parse_locations(";".join([*current["locations"], location]),
+                                           region=settings.default_region, account=settings.default_account)
+        assets.change(conn, current["asset_id"], locations=locations, current=current, reason=reason, **common)
+        done = f"added {added[0][0]} to {current['asset_id']}"
+    elif answer.option == UPDATE:
+        current = _live_asset(conn, row["asset_id"])
+        try:
+            values = {"personal_data": _required_bool(params, "personal_data"),
+                      "special_categories": assets.parse_categories(params.get("special_categories")),
+                      "criminal_offence_data": bool(assets.parse_bool(params.get("criminal_offence_data")))}
+        except ValueError as exc:
+            raise TriageRefused(str(exc)) from None
+        if not values["personal_data"] and (values["special_categories"] or values["criminal_offence_data"]):
+            raise TriageRefused("personal_data: 'no', yet special categories or criminal offence data are given")
+        changes = assets.change(conn, current["asset_id"], values=values, current=current, reason=reason, **common)
+        done = f"updated {current['asset_id']}'s classification" if changes else "the asset already said so"
+    else:  # RETIRE
+        if not reason:
+            raise TriageRefused(f"{RETIRE}: give a reason")
+        current = _live_asset(conn, row["asset_id"])
+        assets.change(conn, current["asset_id"], status="retired", current=current, reason=reason, **common)
+        done = f"retired {current['asset_id']}"
+    findings.set_status(conn, answer.finding_id, "resolved", by=answer.by, reason=reason or done,
+                        cause_kind="triage", cause=cause)
+    return {"finding_id": answer.finding_id, "outcome": done, "by": answer.by}
+
+
+def _live_asset(conn: Connection, asset_id: str | None) -> dict[str, Any]:
+    if not asset_id:
+        raise TriageRefused("asset_id: required")
+    current = assets.get(conn, asset_id)
+    if current is None:
+        raise TriageRefused(f"asset_id: no asset {asset_id!r} in the register")
+    if current["status"] == "retired":
+        raise TriageRefused(f"asset_id: {asset_id} is retired")
+    return current
+
+
+def _required_bool(params: dict[str, Any], key: str) -> bool:
+    value = assets.parse_bool(params.get(key))
+    if value is None:
+        raise ValueError(f"{key}: required (yes or no)")
+    return value
+
+
+def _location(params: dict[str, Any], row: dict[str, Any], settings: Settings) -> str:
+    """The location to register: the form's, which must contain the finding's dataset."""
+    dataset = DatasetId(row["namespace"] or "", row["name"] or "")
+    text = params.get("location") or dataset.uri
+    if ";" in text:
+        raise TriageRefused("location: give one location")
+    try:
+        identity = parse_location(text, region=settings.default_region, account=settings.default_account)
+    except LocationError as exc:
+        raise TriageRefused(f"location: {exc}") from None
+    if row["namespace"] is not None and not identity.covers(dataset):
+        raise TriageRefused(f"location: {text} does not contain the dataset {dataset.uri}")
+    return text

@@ -1,0 +1,50 @@
+"""Reports rendered from the register: HTML through Jinja2 in a sandbox with autoescaping, CSV with
+spreadsheet formula guards.
+
+``render(template, **context)`` is the one way ADC renders a template (reports now, the register UI's
+pages later): templates are package data under adc/reports/templates, the environment is sandboxed
+(no attribute access to internals) and autoescapes everything, and undefined names fail loudly.
+Values from AWS or people are always context, never template source, so "{{ 7*7 }}" in a tag stays
+text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import PackageLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from adc.register.assets import spreadsheet_text
+
+
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=PackageLoader("adc.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["datetime"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render a packaged template (sandboxed, autoescaped) with ``context``."""
+    return environment().get_template(template).render(**context)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV with a header; a cell a spreadsheet would run as a formula is guarded (CSV injection)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else spreadsheet_text(str(v)) for v in row])
+    return buffer.getvalue()

@@ -1,0 +1,69 @@
+"""The reconciliation report: where the register and the estate disagree, as HTML and CSV.
+
+It shows the latest reconciliation: what it found (live findings, most severe first), what it
+resolved, the assets now missing, and the withheld absences waiting for a person.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from adc.register import findings
+from adc.register import KINDS
+from adc.register.store import now
+from adc.register.tables import asset, reconciliation_run
+from adc.reports import csv_text, render
+
+CSV_COLUMNS = ("finding_id", "kind", "severity", "status", "asset_id", "subject", "source", "summary",
+               "first_seen_run", "first_seen_at", "last_seen_run", "last_seen_at", "acknowledged_by", "reason",
+               "resolved_by", "evidence")
+
+
+def gather(engine: Engine) -> dict[str, Any]:
+    """What the report shows, read in one transaction."""
+    with engine.connect() as conn:
+        run = conn.execute(select(reconciliation_run).order_by(reconciliation_run.c.finished_at.desc()).limit(1)
+                           ).mappings().first()
+        live = findings.list_findings(conn, status=list(findings.LIVE))
+        resolved = findings.list_findings(conn, status="resolved")
+        missing = [dict(r) for r in conn.execute(select(asset).where(asset.c.status == "missing")
+                                                 .order_by(asset.c.asset_id)).mappings()]
+    if run is not None:
+        resolved = [f for f in resolved if f["resolved_by"] == run["run_id"]]
+    return {
+        "run": dict(run) if run else None,
+        "generated_at": now(),
+        "findings": live,
+        "resolved": resolved,
+        "missing": missing,
+        "counts": _counts(live),
+        "kinds": KINDS,
+        "severities": findings.SEVERITIES,
+    }
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    for row in rows:
+        table.setdefault(row["kind"], {}).setdefault(row["severity"], 0)
+        table[row["kind"]][row["severity"]] += 1
+    return table
+
+
+def html(engine: Engine) -> str:
+    return render("reconciliation.html", **gather(engine))
+
+
+def csv(engine: Engine) -> str:
+    """Live findings, then those the latest run resolved: one row each, evidence as JSON."""
+    data = gather(engine)
+    rows = [[_cell(f.get(c)) if c != "evidence" else json.dumps(f["evidence"], sort_keys=True)
+             for c in CSV_COLUMNS] for f in data["findings"] + data["resolved"]]
+    return csv_text(CSV_COLUMNS, rows)
+
+
+def _cell(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
