@@ -1,0 +1,36 @@
+"""Fixtures for harvest tests; the helpers are in harvest_support.py."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def dcr(dcr_estate, monkeypatch):
+    """The seeded DCR estate (shared, read-only), boto3's default chain pointing at it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", dcr_estate.url)
+    return dcr_estate
+
+
+@pytest.fixture
+def as_user(monkeypatch):
+    """Switch boto3's default chain to an IAM user's keys (for tests with IAM enforced)."""
+    def use(keys: dict[str, str]) -> None:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["aws_access_key_id"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["aws_secret_access_key"])
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    return use
+
+
+@pytest.fixture
+def sqlite_register(tmp_path, monkeypatch):
+    """A SQLite register, for tests about what the harvest sees rather than how the register keeps it
+    (those use ``register``, on SQLite and PostgreSQL)."""
+    from adc.register.db import make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'register.db'}"
+    monkeypatch.setenv("ADC_REGISTER_URL", url)
+    engine = make_engine(url)
+    migrate(engine)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,99 @@
+"""Glue and DynamoDB against the moto server: pagination, views, Iceberg, globs, TTL, samples."""
+
+from __future__ import annotations
+
+from harvest_support import ACCOUNT, REGION, aws, current, fields, harvest, scopes, sources
+
+from adc.model import Classification
+
+GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
+DYNAMODB = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}"
+
+
+def glue_table(glue, database: str, name: str, **extra) -> None:
+    table = {"Name": name, "StorageDescriptor": {"Columns": [{"Name": "email", "Type": "string"}],
+                                                 "Location": f"s3a://warehouse/{database}/{name}/"}, **extra}
+    glue.create_table(DatabaseName=database, TableInput=table)
+
+
+def test_more_than_100_glue_tables_in_a_database(moto, sqlite_register):
+    glue = aws(moto, "glue")
+    glue.create_database(DatabaseInput={"Name": "many"})
+    for i in range(120):
+        glue_table(glue, "many", f"t{i:03d}")
+    summary = harvest(sqlite_register, sources({"services": ["glue"]}))
+    many = scopes(summary)[("glue", "many")]
+    assert (many["status"], many["datasets"]) == ("complete", 120)
+    t042 = current(sqlite_register)[(GLUE, "table/many/t042")]
+    assert t042["location"] == "s3://warehouse/many/t042"  # s3a:// is the same place
+    assert t042["symlinks"] == [{"namespace": "s3://warehouse", "name": "many/t042"}]
+    assert fields(t042)["email"] == (Classification.PERSONAL, "email")
+
+
+def test_tables_left_out_by_globs_make_a_partial_scope(moto, sqlite_register):
+    glue = aws(moto, "glue")
+    for database in ("sales", "scratch"):
+        glue.create_database(DatabaseInput={"Name": database})
+    for name in ("orders", "tmp_orders"):
+        glue_table(glue, "sales", name)
+    glue_table(glue, "scratch", "anything")
+    config = sources({"services": ["glue"], "include": ["*"], "exclude": ["scratch", "*.tmp_*"]})
+    summary = harvest(sqlite_register, config)
+    coverage = scopes(summary)
+    assert set(coverage) == {("glue", "sales")}  # scratch is excluded as a whole
+    assert (coverage[("glue", "sales")]["status"], coverage[("glue", "sales")]["datasets"]) == ("partial", 1)
+    assert "1 table(s) left out" in coverage[("glue", "sales")]["error"]
+    assert (GLUE, "table/sales/tmp_orders") not in current(sqlite_register)
+    # an include glob can pick tables out of a database that is not included as a whole
+    summary = harvest(sqlite_register, sources({"services": ["glue"], "include": ["scratch.any*"]}))
+    assert scopes(summary)[("glue", "scratch")]["status"] == "complete"
+
+
+def test_a_glue_database_deleted_after_the_plan_is_a_failed_scope(moto, register):
+    from adc.harvest import runner
+    from adc.register import store
+
+    store.start_run(register, "r1", ["src"])
+    unit = runner.Unit("src", REGION, "glue", ACCOUNT, ["gone_db"])
+    (outcome,) = runner.run_unit(unit, config=sources(), engine=register, run_id="r1")
+    assert (outcome.status, outcome.error_kind) == ("failed", "EntityNotFoundException")
+    assert outcome.covers.name == "table/gone_db"
+
+
+def test_dynamodb_list_tables_paginates_and_tables_are_batched_into_units(moto, sqlite_register):
+    dynamodb = aws(moto, "dynamodb")
+    for i in range(105):
+        dynamodb.create_table(TableName=f"t{i:03d}", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                              BillingMode="PAY_PER_REQUEST")
+    from adc.harvest import runner
+
+    plan = runner.make_plan(sources({"services": ["dynamodb"]}), ["src"], set(), runner.Clients())
+    assert sum(len(u.scopes) for u in plan.units) == 105
+    assert [len(u.scopes) for u in plan.units] == [20, 20, 20, 20, 20, 5]
+    summary = harvest(sqlite_register, sources({"services": ["dynamodb"]}))
+    assert summary["services"]["dynamodb"]["complete"] == 105
+
+
+def test_dynamodb_keys_ttl_tags_and_sampled_attributes(moto, sqlite_register):
+    dynamodb = aws(moto, "dynamodb")
+    arn = dynamodb.create_table(
+        TableName="people", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "n", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "iar:asset-id", "Value": "IA-1"}])
+    dynamodb.update_time_to_live(TableName="people", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})
+    for i in range(3):
+        dynamodb.put_item(TableName="people", Item={"pk": {"S": f"p{i}"}, "n": {"N": str(i)},
+                                                     "contact": {"S": f"p{i}@example.org"}, "ttl": {"N": "1893456000"},
+                                                     "prefs": {"M": {"x": {"BOOL": True}}}})
+    harvest(sqlite_register, sources({"services": ["dynamodb"], "sample_rows": 2}))
+    people = current(sqlite_register)[(DYNAMODB, "table/people")]
+    assert [f["name"] for f in people["fields"]] == ["pk", "n", "contact", "ttl", "prefs"]
+    assert {f["name"]: f["type"] for f in people["fields"]}["prefs"] == "struct<x:boolean>"
+    assert fields(people)["contact"] == (Classification.PERSONAL, "email")  # from the sample: the name says nothing
+    assert people["tags"] == {"iar:asset-id": "IA-1"}
+    assert people["properties"]["ttl"] == {"status": "ENABLED", "attribute": "ttl"}
+    assert people["properties"]["retention_control"]["active"] is True
+    assert people["properties"]["key_schema"][1] == {"name": "n", "key_type": "RANGE", "type": "number"}
+    assert people["schema_status"] == "inferred"
