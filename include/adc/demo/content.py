@@ -18,6 +18,9 @@ def load() -> dict[str, int]:
     """Create the register at the configured URL and load the demo IAR and RoPA into it."""
     engine = register_engine()
     loaded: dict[str, int] = {}
+    from adc.register import assets
+
+    loaded["information assets"] = assets.import_file(engine, REGISTER_CSV).created
     # the RoPA after the IAR: its activities link to register assets (by id, so either order works)
     from adc.demo import ropa
 

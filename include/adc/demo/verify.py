@@ -39,6 +39,7 @@ def run_pipeline(api: Api, env: dict[str, str], demo: Demo, *, timeout: float) -
     report.check(state == "success", f"adc_harvest {run_id} finished {state}")
     with environment(env):
         harvest_checks(report)
+    reconciliation_stage(report, api, env, timeout=timeout)
     return report
 
 
@@ -49,4 +50,127 @@ def harvest_checks(report: Report) -> None:
     engine = register_engine()
     report.check(latest_complete_run(engine) is not None, "a complete harvest run is in the register")
     report.check(count_current(engine) > 0, f"{count_current(engine)} datasets observed")
+
+
+# --------------------------------------------------------------------------- reconciliation and triage (issue 4)
+
+GLUE = "arn:aws:glue:eu-west-2:123456789012:table/"
+# The planted inconsistencies of ../shared/domain/GOVERNANCE.md as reconciliation must report them:
+# (kind, subject) -> (severity, text its evidence must contain).
+DEMO_FINDINGS = {
+    ("unregistered_dataset", "s3://dcr-analytics-sandbox-7f3a/tmp"): ("high", ("nino", "dob", "nationality")),
+    ("missing_asset", "IA-0042"): ("medium", ("s3://dcr-prod-legacy-registry-index",)),
+    ("classification_mismatch", "IA-0031"): ("high", ("complainant_name", "health_condition", "ethnic_origin",
+                                                       "religion", "criminal_record_flag")),
+    ("classification_mismatch", "IA-0011"): ("high", ("accessibility_needs", "health")),
+    ("retention_mismatch", "IA-0011"): ("medium", ("dcr-prod-appointment-bookings", "RS-05")),
+    ("classification_mismatch", "IA-0006"): ("high", ("union_subs_deduction", "trade_union_membership")),
+    ("owner_mismatch", "IA-0006"): ("low", ("hr-systems-team", "frank")),
+    ("schema_drift", GLUE + "casework_curated/applications <> files"): ("medium", ("nationality_secondary",)),
+    ("unreadable_source", "s3://dcr-prod-legal-holds"): ("medium", ("AccessDenied",)),
+}
+SANDBOX = ("unregistered_dataset", "s3://dcr-analytics-sandbox-7f3a/tmp")
+
+
+def reconciliation_checks(report: Report, engine, policy=None) -> None:
+    """The register after reconciling the demo estate: every planted inconsistency, nothing unexpected."""
+    import json
+
+    from adc.register import findings, reconcile
+    from adc.register.tables import asset
+
+    with engine.connect() as conn:
+        live = {(f["kind"], f["subject"]): f for f in findings.list_findings(conn, status=list(findings.LIVE))}
+        status = dict(conn.execute(asset.select().with_only_columns(asset.c.asset_id, asset.c.status)).all())
+    for key, (severity, shows) in DEMO_FINDINGS.items():
+        found = live.get(key)
+        evidence = json.dumps(found["evidence"]) + found["summary"] if found else ""
+        report.check(found is not None and found["severity"] == severity and all(t in evidence for t in shows),
+                     f"{key[0]} {key[1]}: {found['severity'] if found else 'not found'} (expected {severity}, "
+                     f"showing {', '.join(shows)})")
+    unexpected = sorted(f"{k[0]} {k[1]}" for k, f in live.items() if k not in DEMO_FINDINGS and f["severity"] == "high")
+    report.check(not unexpected, f"no unexpected high-severity finding {unexpected or ''}".rstrip())
+    for key in sorted(set(live) - set(DEMO_FINDINGS)):
+        print(f"  [info] also found: {key[0]} {key[1]} ({live[key]['severity']})")
+    report.check(status.get("IA-0042") == "missing", f"the ghost IA-0042 is {status.get('IA-0042')} (expected missing)")
+    report.check(status.get("IA-0050") == "active",
+                 f"IA-0050 behind the unreadable bucket is {status.get('IA-0050')} (expected active: not missing)")
+    again = reconcile.reconcile(engine, policy=policy or reconcile.Policy.from_sources())
+    report.check(not again.changed, f"reconciling the same snapshot again changes nothing {again.changes}")
+
+
+def _latest_run(api: Api, dag_id: str, timeout: float) -> str:
+    """The newest run of an asset-scheduled DAG, once it exists."""
+    import time
+
+    api.wait_for_dag(dag_id)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = api.get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=1)["dag_runs"]
+        if runs:
+            return runs[0]["dag_run_id"]
+        time.sleep(2)
+    raise TimeoutError(f"{dag_id} did not start within {timeout:.0f} s")
+
+
+def reconciliation_stage(report: Report, api: Api, env: dict[str, str], *, timeout: float) -> None:
+    print("Reconciliation (adc_reconcile, after the harvest's Asset event)")
+    from adc.register.db import register_engine
+
+    run_id = _latest_run(api, "adc_reconcile", timeout)
+    state = api.wait_for_run("adc_reconcile", run_id, timeout)
+    if not report.check(state == "success", f"adc_reconcile {run_id} finished {state}"):
+        return
+    with environment(env):
+        reconciliation_checks(report, register_engine())
+    print("Triage (adc_triage, after the findings' Asset event)")
+    with environment(env):
+        triage_stage(report, api, timeout=timeout)
+
+
+def triage_stage(report: Report, api: Api, *, timeout: float) -> None:
+    """Each new high finding is a question to dana and erin; dana registers the sandbox through the REST API."""
+    import time
+
+    from adc.demo.runner import password_for
+    from adc.register import assets, findings, history
+    from adc.register.db import register_engine
+    from adc.register.forms import REGISTER
+
+    run_id = _latest_run(api, "adc_triage", timeout)
+    deadline, asked = time.monotonic() + timeout, []
+    while time.monotonic() < deadline and len(asked) < 4:
+        asked = api.get(f"/dags/adc_triage/dagRuns/{run_id}/hitlDetails", response_received=False)["hitl_details"]
+        time.sleep(2)
+    subjects = sorted(d["subject"] for d in asked)
+    report.check(len(asked) == 4 and all({u["id"] for u in d["assigned_users"]} == {"dana", "erin"} for d in asked),
+                 f"{len(asked)} triage questions for the data protection team: {subjects}")
+    sandbox = next((d for d in asked if d["subject"].endswith(SANDBOX[1])), None)
+    if not report.check(sandbox is not None, "the sandbox bucket is asked about"):
+        return
+    path = (f"/dags/adc_triage/dagRuns/{run_id}/taskInstances/{sandbox['task_instance']['task_id']}/"
+            f"{sandbox['task_instance']['map_index']}/hitlDetails")
+    answer = {"chosen_options": [REGISTER], "params_input": {
+        "owner": "gita", "classification": "OFFICIAL-SENSITIVE", "personal_data": "yes", "name": "Dashboard extract",
+        "location": "s3://dcr-analytics-sandbox-7f3a", "reason": "analyst's extract, kept for the dashboard"}}
+    alice = Api(api.base_url, "alice", password_for("alice")).client.patch(path, json=answer)
+    report.check(alice.status_code == 403, f"alice, not in the data protection team, cannot answer (HTTP {alice.status_code})")
+    dana = Api(api.base_url, "dana", password_for("dana")).client.patch(path, json=answer)
+    report.check(dana.status_code == 200, f"dana answers: {REGISTER} (HTTP {dana.status_code})")
+    engine = register_engine()
+    deadline, created = time.monotonic() + timeout, None
+    while time.monotonic() < deadline and created is None:
+        with engine.connect() as conn:
+            created = next((a for a in assets.all_assets(conn) if "s3://dcr-analytics-sandbox-7f3a" in a["locations"]),
+                           None)
+        time.sleep(1)
+    if not report.check(created is not None, "the sandbox bucket is now a registered asset"):
+        return
+    with engine.connect() as conn:
+        (row,) = history.of(conn, "asset", created["asset_id"])
+        resolved = [f for f in findings.list_findings(conn, kind=SANDBOX[0]) if f["subject"] == SANDBOX[1]]
+    report.check((row["actor"], row["cause_kind"], created["owner"]) == ("dana", "triage", "gita"),
+                 f"{created['asset_id']} created by {row['actor']} ({row['cause_kind']}), owner {created['owner']}")
+    report.check(bool(resolved) and resolved[0]["status"] == "resolved" and resolved[0]["resolved_by"] == "dana",
+                 "the unregistered-dataset finding is resolved by dana")
 
