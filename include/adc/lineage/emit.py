@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from adc import airflow_bridge
 from adc.errors import AdcError
-from adc.lineage.estate import Assets, current_versions
+from adc.lineage.estate import Assets, current_versions, linked_from
 from adc.lineage.events import dataset_event, harvest_events
 from adc.register.store import latest_complete_run
 
@@ -116,5 +116,5 @@ def emit_harvest(engine: Engine, run_id: str | None = None, client: OpenLineageC
 def emit_current(engine: Engine, client: OpenLineageClient | None = None) -> Sent:
     """Every dataset's current version (gone ones as DROP), with its asset as it is now."""
     with lineage_client(client) as client, engine.connect() as conn:
-        assets = Assets.load(conn)
-        return send((dataset_event(v, assets) for v in current_versions(conn)), client)
+        assets, links = Assets.load(conn), linked_from(conn)
+        return send((dataset_event(v, assets, links=links) for v in current_versions(conn)), client)

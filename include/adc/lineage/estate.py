@@ -8,7 +8,7 @@ new]}), so ownership and classification are shown as they were, not as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -74,14 +74,38 @@ def versions_of_run(conn: Connection, run_id: str) -> Iterator[Version]:
     return _versions(conn, lambda c: c.first_seen_run == run_id)
 
 
+def current(c) -> Any:
+    return c.valid_to.is_(None)
+
+
 def current_versions(conn: Connection) -> Iterator[Version]:
     """The current version of every dataset the register knows, gone ones included."""
-    return _versions(conn, lambda c: c.valid_to.is_(None))
+    return _versions(conn, current)
+
+
+def during(start: datetime, end: datetime):
+    """Versions valid at some time in [start, end); of the gone ones, those that began in it."""
+    return lambda c: ((c.first_seen_at < end) & or_(c.valid_to.is_(None), c.valid_to > start)
+                      & or_(c.gone.is_(False), c.first_seen_at >= start))
 
 
 def versions_during(conn: Connection, start: datetime, end: datetime) -> Iterator[Version]:
-    """Every version valid at some time in [start, end): the estate as it was in that interval."""
-    return _versions(conn, lambda c: (c.first_seen_at < end) & or_(c.valid_to.is_(None), c.valid_to > start))
+    """The estate as it was in [start, end): every version valid at some time in it, and the DROP of
+    each dataset found gone in it (a dataset gone before is not repeated every day)."""
+    return _versions(conn, during(start, end))
+
+
+def linked_from(conn: Connection, where=current) -> dict[DatasetId, list[DatasetId]]:
+    """identity -> the datasets (not gone, matching ``where``) that name it as a symlink: the S3 data
+    behind a Glue table belongs to the table's asset, as reconciliation matches it."""
+    od = observed_dataset
+    query = select(od.c.namespace, od.c.name, od.c.record["symlinks"].label("symlinks")).where(
+        where(od.c), od.c.gone.is_(False))
+    links: dict[DatasetId, set[DatasetId]] = {}
+    for row in conn.execute(query):
+        for link in row.symlinks or []:
+            links.setdefault(DatasetId(link["namespace"], link["name"]), set()).add(DatasetId(row.namespace, row.name))
+    return {target: sorted(sources) for target, sources in links.items()}
 
 
 def datasets_seen(conn: Connection, run_id: str, unit: str | None = None) -> list[DatasetId]:
@@ -197,7 +221,9 @@ class Assets:
             index: dict[str, dict[str, list[str]]] = {}
             for asset_id in sorted(self._rows):
                 state = self.state(asset_id, at)
-                for uri in (state.values["location"] or []) if state else []:
+                if state is None or state.values["status"] == "retired":
+                    continue  # retired assets match nothing, as in reconciliation
+                for uri in state.values["location"] or []:
                     identity = self._identity.get(uri)
                     if identity is None:
                         try:
@@ -209,15 +235,16 @@ class Assets:
             self._indexes[at] = index
         return self._indexes[at]
 
-    def covering(self, dataset: DatasetId, symlinks: list[DatasetId] = (), at: datetime | None = None
-                 ) -> AssetState | None:
-        """The most specific asset covering the dataset (else one of its symlinks) at that time.
+    def covering(self, dataset: DatasetId, symlinks: Iterable[DatasetId] = (), at: datetime | None = None,
+                 linked_from: Iterable[DatasetId] = ()) -> AssetState | None:
+        """The asset a dataset belongs to at that time: the most specific one covering the dataset,
+        else one of its symlinks, else a dataset that names it as a symlink (reconciliation's rule).
 
-        Walks the name's prefixes from the longest: the rule of DatasetId.covers, without a scan
+        Walks each name's prefixes from the longest: the rule of DatasetId.covers, without a scan
         of every location per dataset.
         """
         index = self._index(at)
-        for identity in (dataset, *symlinks):
+        for identity in (dataset, *symlinks, *linked_from):
             locations = index.get(identity.namespace)
             if not locations:
                 continue

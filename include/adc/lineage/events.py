@@ -12,7 +12,7 @@ inputs and outputs ADC's tasks declare (airflow_bridge.lineage_task).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,16 @@ from openlineage.client.facet_v2 import error_message_run, job_type_job, tags_ru
 from openlineage.client.uuid import generate_static_uuid
 from sqlalchemy import Connection, select
 
-from adc.lineage.estate import Assets, Version, datasets_seen, register_tables, versions_during, versions_of_run
+from adc.lineage.estate import (
+    Assets,
+    Version,
+    datasets_seen,
+    during,
+    linked_from,
+    register_tables,
+    versions_during,
+    versions_of_run,
+)
 from adc.lineage.facets import PRODUCER, dataset_facets
 from adc.naming import DatasetId
 from adc.register.tables import harvest_run
@@ -47,14 +56,17 @@ def static_id(moment: datetime, *parts: str) -> str:
     return str(generate_static_uuid(moment, "\n".join(parts).encode()))
 
 
-def dataset_event(version: Version, assets: Assets, *, at: datetime | None = None,
-                  reconstructed: bool = False) -> DatasetEvent:
-    """The event describing one version, with its covering asset as it was at ``at`` (None: now).
+def dataset_event(version: Version, assets: Assets, *, at: datetime | None = None, reconstructed: bool = False,
+                  links: Mapping[DatasetId, list[DatasetId]] | None = None) -> DatasetEvent:
+    """The event describing one version, with its asset as it was at ``at`` (None: now).
+
+    ``links`` (estate.linked_from) says which datasets name this one as a symlink: their asset is
+    its asset when nothing covers it directly.
 
     The lifecycle change (CREATE, ALTER, DROP) is reported by the event of the version's own
     moment; an event moved later by a change of the asset reports that change, not a new dataset.
     """
-    state = assets.covering(version.id, version.symlinks, at)
+    state = assets.covering(version.id, version.symlinks, at, (links or {}).get(version.id, ()))
     event_time = max(version.first_seen_at, state.since) if state else version.first_seen_at
     change = version.change if version.gone or event_time == version.first_seen_at else None
     facets = dataset_facets(
@@ -85,14 +97,16 @@ def harvest_events(conn: Connection, run_id: str, assets: Assets, *, namespace: 
             finished_at=run["finished_at"], failed=run["status"] != "complete",
             error=(run["summary"] or {}).get("error"), inputs=datasets_seen(conn, run_id), outputs=register_tables(conn, "observed_dataset"),
         )
+    links = linked_from(conn)
     for version in versions_of_run(conn, run_id):
-        yield dataset_event(version, assets)
+        yield dataset_event(version, assets, links=links)
 
 
 def interval_events(conn: Connection, start: datetime, end: datetime, assets: Assets) -> Iterator[DatasetEvent]:
     """The estate as it was in [start, end): every version valid then, with its asset as it was at ``end``."""
+    links = linked_from(conn, during(start, end))
     for version in versions_during(conn, start, end):
-        yield dataset_event(version, assets, at=end, reconstructed=True)
+        yield dataset_event(version, assets, at=end, reconstructed=True, links=links)
 
 
 def run_events(

@@ -16,7 +16,7 @@ from adc.model import Classification, Field, ObservedDataset, ScopeOutcome, Scop
 from adc.register import history, store
 from adc.register.tables import asset, asset_location
 
-REGION = "eu-west-2"
+REGION, ACCOUNT = "eu-west-2", "123456789012"  # the tests' ADC_DEFAULT_AWS_* (tests/conftest.py)
 
 
 def day(d: int, hour: int = 6, minute: int = 0) -> datetime:
@@ -30,17 +30,30 @@ def s3_dataset(bucket: str, prefix: str, *columns: str) -> ObservedDataset:
                            fields=fields, object_count=2, size_bytes=100)
 
 
-def bucket_scope(bucket: str) -> ScopeOutcome:
-    return ScopeOutcome("src", Service.S3, REGION, bucket, naming.s3(bucket), ScopeStatus.COMPLETE)
+def glue_table(database: str, table: str, location: ObservedDataset, *columns: str) -> ObservedDataset:
+    """A Glue table over an S3 dataset: its location is a symlink."""
+    return ObservedDataset(naming.glue(REGION, ACCOUNT, database, table), Service.GLUE, "src", f"glue/{database}",
+                           region=REGION, format="csv", fields=[Field(c) for c in columns],
+                           location=location.id.uri, symlinks=[location.id])
 
 
-def harvest_at(engine, monkeypatch, run_id: str, at: datetime, buckets: dict[str, list[ObservedDataset]],
+def scope(key: str) -> ScopeOutcome:
+    """A complete listing of a bucket, or of a Glue database ("glue/<database>")."""
+    if key.startswith("glue/"):
+        database = key.removeprefix("glue/")
+        return ScopeOutcome("src", Service.GLUE, REGION, database, naming.glue_database(REGION, ACCOUNT, database),
+                            ScopeStatus.COMPLETE)
+    return ScopeOutcome("src", Service.S3, REGION, key, naming.s3(key), ScopeStatus.COMPLETE)
+
+
+def harvest_at(engine, monkeypatch, run_id: str, at: datetime, units: dict[str, list[ObservedDataset]],
                triggered_by: str = "cli") -> dict:
-    """A complete harvest run through register.store, its clock reading ``at``."""
+    """A complete harvest run through register.store, its clock reading ``at``; ``units`` maps a
+    scope (see scope()) to what its listing found."""
     monkeypatch.setattr(store, "now", lambda: at)
     store.start_run(engine, run_id, ["src"], triggered_by=triggered_by)
-    for bucket, datasets in buckets.items():
-        store.record_unit(engine, run_id, bucket_scope(bucket), datasets)
+    for key, datasets in units.items():
+        store.record_unit(engine, run_id, scope(key), datasets)
     return store.finish_run(engine, run_id)
 
 
@@ -54,7 +67,7 @@ def two_harvests(engine, monkeypatch) -> None:
 
 def register_asset(engine, asset_id: str, location: str, at: datetime, **values) -> None:
     """An asset as the register records one: its row, its location and a 'created' history row."""
-    identity = naming.parse_location(location)
+    identity = naming.parse_location(location, region=REGION, account=ACCOUNT)
     row = {"asset_id": asset_id, "name": f"Asset {asset_id}", "owner": "alice",
            "security_classification": "OFFICIAL", "personal_data": True, "retention_schedule": "RS-01",
            "created_at": at, "updated_at": at, **values}
