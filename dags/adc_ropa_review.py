@@ -1,101 +1,143 @@
 """
 ### RoPA review: the periodic review of the Record of Processing Activities
 
-Every day (and after each reconciliation), selects the processing activities that are due or
-overdue for review, or whose linked assets gained findings since their last review (new
-special-category columns, a missing asset, an unregistered dataset tagged with the activity), and
-asks each activity's owner in **Required Actions**: *Confirm accurate*, *Needs changes*, *Retire
-activity* or *Escalate to the DPO*, with a review pack built from the register.
+Every day, selects the processing activities that are due or overdue for review, or whose linked
+assets gained findings since their last review (new special-category columns, a missing asset,
+an unregistered dataset tagged with the activity), and asks each activity's owner in **Required
+Actions**: *Confirm accurate*, *Needs changes*, *Retire activity* or *Escalate to the DPO*, with a
+review pack built from the register.
 
 - *Needs changes* and *Retire activity* go to a second approval by the data protection team
   (`ADC_DATA_PROTECTION_TEAM`), never to the person who proposed them.
 - No answer within the activity's response time: the review is recorded as escalated and the
   data protection team gets an escalation task.
-- Every answer is recorded in the register with who, when, the option, the comment and the pack
-  shown (with its SHA-256); invalid answers are recorded as refused and change nothing.
+- Every answer is recorded in the register as soon as it is given: who, when, the option, the
+  comment and the pack shown (with its SHA-256). Invalid answers are recorded as refused and
+  change nothing.
 
-Review packs and subjects are built inside tasks and passed as XCom values, so Airflow never
-renders text from AWS or from people as a template. See docs/ropa.md.
+One mapped task group instance per review: `question` (the owner), `record`, then `dpo_question`
+(an approval or an escalation, skipped when the answer needs neither) and `record_dpo`. Each
+instance runs on its own, so one person's answer never waits for another's. Review packs are
+built inside tasks and reach the review tasks as XCom values: Airflow never renders text from
+AWS or from people as a template. See docs/ropa.md.
 """
 
 from __future__ import annotations
 
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, ParamsDict, dag, task, task_group
+from airflow.sdk.exceptions import AirflowSkipException
 
 from adc.airflow_bridge import DEFAULT_ARGS
 from adc.ropa import forms
 
 
 class ReviewTask(HITLOperator):
-    """One review question to a person (owner, approver or escalation), identified by its step.
+    """Asks the question that ``question`` resolves to: a dict built by ADC (adc.ropa.reviews.question).
 
-    No template fields: the subject and body are data built by ADC from the register (names, tags
-    and comments that came from AWS and from people). Airflow renders the values of expand_kwargs()
-    as templates (a "{{ conn.aws_default.password }}" in a comment would otherwise be expanded into
-    the secret), so this task renders nothing.
+    ``question`` is the only template field and it must be an XComArg (or a mapped argument):
+    Airflow resolves it to the XCom value without rendering anything inside it. Subject, body,
+    options and assignees are taken from it when the task runs, so no text from AWS or from people
+    is ever a Jinja template (a "{{ conn.aws_default.password }}" in a comment stays text). When
+    it resolves to nothing, the answer before needed no further question and the task is skipped.
 
     ADC validates the form's values when it records the answer (adc.ropa.outcomes), so they pass
     through here as sent: an invalid value is recorded as a refused answer instead of failing the
     task and losing what the person said.
+
+    A retried task first looks for an answer already given to it: Airflow 3.3.2 retries a task
+    answered within a second or so of parking (the executor's late "success" reads as an external
+    state change) and, when it asks again, clears the answer. The person is not asked twice.
     """
 
-    template_fields = ()
+    template_fields = ("question",)
 
-    def __init__(self, *, step_id: str, review_label: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.step_id = step_id
-        self.review_label = review_label
+    def __init__(self, *, question, **kwargs) -> None:
+        # placeholders until the question is known: every option, so a resumed task accepts its answer
+        super().__init__(subject="RoPA review", options=[o for k in forms.OPTIONS for o in forms.OPTIONS[k]],
+                         params={name: Param(spec["default"], **{k: v for k, v in spec.items() if k != "default"})
+                                 for name, spec in forms.FIELDS.items()}, **kwargs)
+        self.question = question
+
+    def _ask(self) -> dict:
+        question = self.question
+        if not question:
+            raise AirflowSkipException("the answer before needs no approval or escalation")
+        kind = question["kind"]
+        self.subject, self.body = question["subject"], question["body"]
+        self.options, self.defaults = forms.OPTIONS[kind], forms.DEFAULTS[kind]
+        self.assigned_users = question["assigned_users"]
+        self.response_timeout = question["response_timeout"]
+        self.params = ParamsDict({name: self.params.get_param(name) for name in forms.FIELDS_OF[kind]})
+        return question
+
+    def execute(self, context):
+        self._ask()
+        given = _answer_before_retry(context["ti"])
+        if given is not None:
+            return self.execute_complete(context, given)
+        return super().execute(context)
 
     def validate_params_input(self, params_input) -> None:
         """Checked by ADC when recording (see the class docstring)."""
 
     def execute_complete(self, context, event):
+        question = self._ask()
         answer = super().execute_complete(context, event)
-        return {**answer, "step_id": self.step_id, "timedout": bool(event.get("timedout"))}
+        return {**answer, "step_id": question["step_id"], "timedout": bool(event.get("timedout"))}
 
 
-def _params(spec: dict) -> dict:
-    return {name: Param(field["default"], **{k: v for k, v in field.items() if k != "default"})
-            for name, field in spec.items()}
+def _answer_before_retry(ti) -> dict | None:
+    """The answer Airflow holds for this task from an earlier try, as a resume event, or None."""
+    if ti.try_number <= 1:
+        return None
+    from airflow.sdk.execution_time.hitl import get_hitl_detail_content_detail
+
+    try:
+        response = get_hitl_detail_content_detail(ti.id)
+    except Exception:  # noqa: BLE001 - no request yet (the earlier try failed before asking)
+        return None
+    if not response.response_received:
+        return None
+    user = response.responded_by_user
+    return {"chosen_options": response.chosen_options or [], "params_input": response.params_input or {},
+            "responded_at": response.responded_at, "timedout": user is None,
+            "responded_by_user": user.model_dump() if hasattr(user, "model_dump") else user}
 
 
 @task
 def select_reviews(**context) -> list[dict]:
-    """Open the reviews that are needed now; the owner tasks' arguments (re-asked approvals follow later)."""
+    """Open the reviews that are needed now; one question per review (owners, or approvals asked again)."""
     from adc.config import Settings
     from adc.register.db import register_engine
     from adc.ropa.reviews import issue
     from adc.ropa.schedule import activity_tag_key
 
-    issued = issue(register_engine(), dag_run_id=context["dag_run"].run_id,
-                   team=Settings.from_env().data_protection_team, tag_key=activity_tag_key())
-    print(f"asking {len(issued['owner'])} owner(s), re-asking {len(issued['approval'])} approval(s)")
-    return issued["owner"]
-
-
-@task(trigger_rule=TriggerRule.ALL_DONE)
-def record_answers(answers, then_ask: str | None = None, **context) -> list[dict] | None:
-    """Record each answer (validated, four eyes); with ``then_ask``, the questions of that kind to ask next."""
-    from adc.config import Settings
-    from adc.register.db import register_engine
-    from adc.ropa.outcomes import Answer, follow_ups, record
-
-    engine = register_engine()
-    team = Settings.from_env().data_protection_team
-    for payload in answers or []:
-        if payload:
-            print(record(engine, Answer.from_task(payload), team=team))
-    return follow_ups(engine, context["dag_run"].run_id)[then_ask] if then_ask else None
+    questions = issue(register_engine(), dag_run_id=context["dag_run"].run_id,
+                      team=Settings.from_env().data_protection_team, tag_key=activity_tag_key())
+    print(f"asking {len(questions)} question(s): {', '.join(q['step_id'] for q in questions) or 'none'}")
+    return questions
 
 
 @task
-def escalations_to_ask(**context) -> list[dict]:
-    """The escalation tasks that the owners' answers (or their silence) call for."""
+def record(answer: dict) -> dict:
+    """Record one answer (validated, four eyes); the approval or escalation it calls for, if any."""
+    from adc.config import Settings
     from adc.register.db import register_engine
-    from adc.ropa.outcomes import follow_ups
+    from adc.ropa.outcomes import Answer, follow_up
+    from adc.ropa.outcomes import record as record_answer
 
-    return follow_ups(register_engine(), context["dag_run"].run_id)["escalation"]
+    engine = register_engine()
+    print(record_answer(engine, Answer.from_task(answer), team=Settings.from_env().data_protection_team))
+    return follow_up(engine, answer["step_id"]) or {}  # {}: nothing to ask (None would not be stored)
+
+
+@task_group(group_id=forms.GROUP)
+def review(question: dict):
+    asked = ReviewTask(task_id="question", question=question, map_index_template=forms.LABEL)
+    then = record.override(task_id="record")(asked.output)
+    dpo = ReviewTask(task_id="dpo_question", question=then, map_index_template=forms.LABEL)
+    record.override(task_id="record_dpo")(dpo.output)
 
 
 @dag(
@@ -108,32 +150,7 @@ def escalations_to_ask(**context) -> list[dict]:
     doc_md=__doc__,
 )
 def adc_ropa_review():
-    owner_review = ReviewTask.partial(
-        task_id=forms.OWNER_TASK,
-        options=forms.OWNER_OPTIONS,
-        defaults=[forms.ESCALATE],
-        params=_params(forms.OWNER_PARAMS),
-        map_index_template="{{ task.review_label }}",
-    ).expand_kwargs(select_reviews())
-    # approvals to ask: for the changes just proposed, and those select_reviews re-asked
-    approvals = record_answers.override(task_id="record_owner_answers")(owner_review.output, then_ask="approval")
-    escalations = escalations_to_ask()
-    approvals >> escalations
+    review.expand(question=select_reviews())
 
-    approval = ReviewTask.partial(
-        task_id=forms.APPROVAL_TASK,
-        options=forms.APPROVAL_OPTIONS,
-        params=_params(forms.APPROVAL_PARAMS),
-        map_index_template="{{ task.review_label }}",
-    ).expand_kwargs(approvals)
-    record_answers.override(task_id="record_approvals")(approval.output)
-
-    escalation = ReviewTask.partial(
-        task_id=forms.ESCALATION_TASK,
-        options=forms.ESCALATION_OPTIONS,
-        params=_params(forms.ESCALATION_PARAMS),
-        map_index_template="{{ task.review_label }}",
-    ).expand_kwargs(escalations)
-    record_answers.override(task_id="record_escalations")(escalation.output)
 
 adc_ropa_review()

@@ -25,7 +25,7 @@ from adc.register.history import SYSTEM_ACTOR
 from adc.register.store import now
 from adc.ropa import activities, reviews
 from adc.ropa.activities import EDITABLE, add_months
-from adc.ropa.forms import APPROVE, CHANGE, CONFIRM, ESCALATE, REJECT, RETIRE
+from adc.ropa.forms import APPROVE, CHANGE, CONFIRM, DPO_TASK, ESCALATE, REJECT, RETIRE
 from adc.ropa.tables import review, review_step
 
 MAX_COMMENT = 4000
@@ -83,10 +83,16 @@ def record(engine: Engine, answer: Answer, *, team: tuple[str, ...]) -> dict[str
         return {**summary, "result": result}
 
 
-def follow_ups(engine: Engine, dag_run_id: str) -> dict[str, list[dict[str, Any]]]:
-    """The approval and escalation tasks of one DAG run (in map order), for the next mapped tasks."""
+def follow_up(engine: Engine, step_id: str) -> dict[str, Any] | None:
+    """The question the answer to ``step_id`` called for (approval or escalation), or None."""
     with engine.connect() as conn:
-        return {kind: reviews.requests(conn, dag_run_id, kind) for kind in ("approval", "escalation")}
+        return reviews.follow_up(conn, step_id)
+
+
+def _next_place(step: dict) -> dict[str, Any]:
+    """Where the follow-up of a step is asked: the DPO question of the same review group instance."""
+    return {"dag_id": step["dag_id"], "dag_run_id": step["dag_run_id"], "task_id": DPO_TASK,
+            "map_index": step["map_index"]}
 
 
 # --------------------------------------------------------------------------- the owner's answer
@@ -98,7 +104,8 @@ def _owner(conn: Connection, step: dict, current: dict, answer: Answer, team: tu
         reason = f"no answer from {', '.join(step['assigned_to'])} within the response time"
         _set_review(conn, current["review_id"], {"status": "escalated"}, action="escalated", actor=SYSTEM_ACTOR,
                     at=answer.responded_at)
-        reviews.ask_escalation(conn, current, {**step, "comment": None}, team=team, at=now(), reason=reason)
+        reviews.ask_escalation(conn, current, {**step, "comment": None}, team=team, at=now(), reason=reason,
+                               place=_next_place(step))
         return "escalated"
     _check_responder(step, answer)
     activity = activities.get(conn, current["activity_id"])
@@ -113,7 +120,7 @@ def _owner(conn: Connection, step: dict, current: dict, answer: Answer, team: tu
         _set_review(conn, current["review_id"], {"status": "escalated", "answered_by": answer.responded_by},
                     action="escalated", actor=answer.responded_by, at=answer.responded_at)
         reviews.ask_escalation(conn, current, owner_step, team=team, at=now(),
-                               reason=f"{answer.responded_by} chose to escalate")
+                               reason=f"{answer.responded_by} chose to escalate", place=_next_place(step))
         return "escalated"
     proposed = {"status": "retired"} if answer.option == RETIRE else changes
     _set_review(conn, current["review_id"],
@@ -121,8 +128,7 @@ def _owner(conn: Connection, step: dict, current: dict, answer: Answer, team: tu
                 action="proposed", actor=answer.responded_by, at=answer.responded_at)
     current = {**current, "status": "awaiting_approval", "answered_by": answer.responded_by,
                "proposed_changes": proposed}
-    place = {"dag_id": step["dag_id"], "dag_run_id": step["dag_run_id"]}
-    reviews.ask_approval(conn, current, owner_step, team=team, at=now(), place=place)
+    reviews.ask_approval(conn, current, owner_step, team=team, at=now(), place=_next_place(step))
     return "awaiting_approval"
 
 

@@ -6,8 +6,10 @@ ended without a decision (refused, escalated, lost). The DPO's approval and esca
 are asked by ``ask_approval`` and ``ask_escalation`` when an owner's answer is recorded.
 
 Every question is a ``review_step`` row holding the pack shown and its SHA-256, and becomes one
-mapped human-in-the-loop task in Airflow. ``requests`` turns steps into the task arguments. Issuing
-is idempotent per DAG run: a retried task gets the same questions back, in the same order.
+human-in-the-loop task in Airflow: the first question of a review is ``review.question`` at the
+review's map index, the approval or escalation it leads to is ``review.dpo_question`` at the same
+index. ``question`` turns a step into the task's argument. Issuing is idempotent per DAG run: a
+retried task gets the same questions back, in the same order.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from adc.register import history
 from adc.register.db import exclusive
 from adc.register.history import SYSTEM_ACTOR
 from adc.ropa import activities, packs
-from adc.ropa.forms import DAG_ID, RETIRE, TASK_OF_KIND
+from adc.ropa.forms import DAG_ID, QUESTION_TASK, RETIRE
 from adc.ropa.schedule import Candidate, as_of, candidates
 from adc.ropa.tables import processing_activity, review, review_step
 
@@ -29,28 +31,34 @@ from adc.ropa.tables import processing_activity, review, review_step
 def issue(
     engine: Engine, *, dag_run_id: str, team: tuple[str, ...], when: datetime | None = None,
     tag_key: str = "ropa:activity", dag_id: str = DAG_ID,
-) -> dict[str, list[dict[str, Any]]]:
+) -> list[dict[str, Any]]:
     """Open reviews and ask owners (and re-ask approvers) for everything that needs it now.
 
-    Returns {"owner": [...], "approval": [...]}: task arguments for the mapped review tasks.
+    Returns the questions, one per review, in map order: the arguments of the mapped review group.
     """
     today, at = as_of(when)
     with engine.begin() as conn:
         exclusive(conn, "ropa")
-        if conn.execute(select(func.count()).select_from(review_step).where(
-                review_step.c.dag_run_id == dag_run_id, review_step.c.kind.in_(("owner", "approval")))).scalar():
-            return {"owner": requests(conn, dag_run_id, "owner"), "approval": requests(conn, dag_run_id, "approval")}
-        place = {"dag_id": dag_id, "dag_run_id": dag_run_id}
+        asked = questions(conn, dag_run_id)
+        if asked:
+            return asked
         for item in candidates(conn, today=today, at=at, tag_key=tag_key):
             if not item.needs_asking:
                 continue
+            place = {"dag_id": dag_id, "dag_run_id": dag_run_id, "task_id": QUESTION_TASK,
+                     "map_index": _next_map_index(conn, dag_run_id)}
             current = item.review or open_review(conn, item, at=at)
             if current["status"] == "awaiting_approval":
                 owner_step = _last_answered_owner_step(conn, current["review_id"])
                 ask_approval(conn, current, owner_step, team=team, at=at, place=place)
             else:
                 ask_owner(conn, current, item, team=team, at=at, place=place)
-        return {"owner": requests(conn, dag_run_id, "owner"), "approval": requests(conn, dag_run_id, "approval")}
+        return questions(conn, dag_run_id)
+
+
+def _next_map_index(conn: Connection, dag_run_id: str) -> int:
+    return conn.execute(select(func.count()).select_from(review_step).where(
+        review_step.c.dag_run_id == dag_run_id, review_step.c.task_id == QUESTION_TASK)).scalar()
 
 
 def open_review(conn: Connection, item: Candidate, *, at: datetime) -> dict[str, Any]:
@@ -72,7 +80,7 @@ def open_review(conn: Connection, item: Candidate, *, at: datetime) -> dict[str,
 
 def ask_owner(
     conn: Connection, current: dict[str, Any], item: Candidate, *, team: tuple[str, ...], at: datetime,
-    place: dict[str, str],
+    place: dict[str, Any],
 ) -> dict[str, Any]:
     """Ask the activity's owner to review it (superseding an earlier question Airflow lost)."""
     activity = item.activity
@@ -89,7 +97,7 @@ def ask_owner(
 
 def ask_approval(
     conn: Connection, current: dict[str, Any], owner_step: dict[str, Any], *, team: tuple[str, ...], at: datetime,
-    place: dict[str, str],
+    place: dict[str, Any],
 ) -> dict[str, Any] | None:
     """Ask the data protection team, except the person who answered, to approve a change or retirement.
 
@@ -116,7 +124,7 @@ def ask_approval(
 
 def ask_escalation(
     conn: Connection, current: dict[str, Any], owner_step: dict[str, Any], *, team: tuple[str, ...], at: datetime,
-    reason: str,
+    reason: str, place: dict[str, Any],
 ) -> dict[str, Any] | None:
     """Tell the data protection team that an owner did not (or could not) answer."""
     if not team:
@@ -125,7 +133,6 @@ def ask_escalation(
     activity = activities.get(conn, current["activity_id"])
     pack = packs.escalation_pack(activity, review_id=current["review_id"], owner=activity["owner"],
                                  deadline=owner_step["deadline"], reason=reason, comment=owner_step["comment"])
-    place = {"dag_id": owner_step["dag_id"], "dag_run_id": owner_step["dag_run_id"]}
     return _add_step(conn, current["review_id"], "escalation", assigned=list(team), follows=owner_step["step_id"],
                      at=at, deadline=None, pack=pack, place=place,
                      subject=f"Escalated: review of {activity['activity_id']} {activity['name']} ({reason})")
@@ -133,18 +140,17 @@ def ask_escalation(
 
 def _add_step(
     conn: Connection, review_id: str, kind: str, *, assigned: list[str], follows: str | None, at: datetime,
-    deadline: datetime | None, subject: str, pack: str, place: dict[str, str],
+    deadline: datetime | None, subject: str, pack: str, place: dict[str, Any],
 ) -> dict[str, Any]:
+    """A new question (step); ``place`` says where Airflow asks it: dag_id, dag_run_id, task_id, map_index."""
     attempt = 1 + (conn.execute(select(func.max(review_step.c.attempt)).where(
         review_step.c.review_id == review_id, review_step.c.kind == kind)).scalar() or 0)
-    task_id = TASK_OF_KIND[kind]
-    map_index = conn.execute(select(func.count()).select_from(review_step).where(
-        review_step.c.dag_run_id == place["dag_run_id"], review_step.c.task_id == task_id)).scalar()
     row = {
         "step_id": f"{review_id}/{kind}/{attempt}", "review_id": review_id, "kind": kind, "attempt": attempt,
         "follows": follows, "assigned_to": assigned, "subject": subject[:500], "pack": pack,
         "pack_sha256": packs.sha256(pack), "issued_at": at, "deadline": deadline, "dag_id": place["dag_id"],
-        "dag_run_id": place["dag_run_id"], "task_id": task_id, "map_index": map_index, "status": "pending",
+        "dag_run_id": place["dag_run_id"], "task_id": place["task_id"], "map_index": place["map_index"],
+        "status": "pending",
     }
     conn.execute(insert(review_step).values(**row))
     return row
@@ -176,33 +182,41 @@ def _last_answered_owner_step(conn: Connection, review_id: str) -> dict[str, Any
         .order_by(review_step.c.attempt.desc()).limit(1)).mappings().one())
 
 
-def requests(conn: Connection, dag_run_id: str, kind: str) -> list[dict[str, Any]]:
-    """The arguments of the mapped review tasks for one kind of step in one DAG run, in map order.
+def question(row: dict[str, Any]) -> dict[str, Any]:
+    """One step (joined with its activity) as a review task's question.
 
-    Bodies and subjects travel as XCom values, so Airflow never renders them as templates.
+    Subject and body travel as XCom values: Airflow never renders them as templates.
     """
-    pa = processing_activity
-    rows = conn.execute(
-        select(review_step, pa.c.activity_id, pa.c.name)
-        .join(review, review.c.review_id == review_step.c.review_id)
-        .join(pa, pa.c.activity_id == review.c.activity_id)
-        .where(review_step.c.dag_run_id == dag_run_id, review_step.c.kind == kind)
-        .order_by(review_step.c.map_index)
-    ).mappings()
-    result = []
-    for row in rows:
-        request = {
-            "step_id": row["step_id"],
-            "review_label": f"{row['activity_id']} {row['name']}"[:200],
-            "subject": row["subject"],
-            "body": row["pack"],
-            "assigned_users": [{"id": user, "name": user} for user in row["assigned_to"]],
-        }
-        if kind == "owner":
-            request["response_timeout"] = row["deadline"] - row["issued_at"]
-        result.append(request)
-    return result
+    return {
+        "step_id": row["step_id"],
+        "kind": row["kind"],
+        "review_label": f"{row['activity_id']} {row['name']}"[:200],
+        "subject": row["subject"],
+        "body": row["pack"],
+        "assigned_users": [{"id": user, "name": user} for user in row["assigned_to"]],
+        "response_timeout": row["deadline"] - row["issued_at"] if row["deadline"] else None,
+    }
 
+
+def questions(conn: Connection, dag_run_id: str) -> list[dict[str, Any]]:
+    """The first questions of one DAG run's review groups, in map order."""
+    query = _steps_with_activity().where(review_step.c.dag_run_id == dag_run_id,
+                                         review_step.c.task_id == QUESTION_TASK)
+    return [question(row) for row in conn.execute(query.order_by(review_step.c.map_index)).mappings()]
+
+
+def follow_up(conn: Connection, step_id: str) -> dict[str, Any] | None:
+    """The question an answer called for (an approval or an escalation), if any."""
+    query = _steps_with_activity().where(review_step.c.follows == step_id)
+    row = conn.execute(query.order_by(review_step.c.attempt.desc()).limit(1)).mappings().first()
+    return question(row) if row else None
+
+
+def _steps_with_activity():
+    pa = processing_activity
+    return (select(review_step, pa.c.activity_id, pa.c.name)
+            .join(review, review.c.review_id == review_step.c.review_id)
+            .join(pa, pa.c.activity_id == review.c.activity_id))
 
 
 def list_reviews(conn: Connection, *, activity_id: str | None = None, unfinished: bool = False) -> list[dict]:

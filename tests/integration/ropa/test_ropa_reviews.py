@@ -13,7 +13,7 @@ from adc.register import history
 from adc.ropa import activities
 from adc.ropa.activities import add_months
 from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, ESCALATE, REJECT, RETIRE
-from adc.ropa.outcomes import Answer, follow_ups, record
+from adc.ropa.outcomes import Answer, follow_up, record
 from adc.ropa.packs import sha256
 from adc.ropa.reviews import issue, list_reviews
 from adc.ropa.tables import review, review_step
@@ -27,7 +27,7 @@ def _answer(step_id: str, option: str | None, by: str | None, **params) -> Answe
 
 def _owner_step(engine, activity_id: str = "PA-004", run: str = "run-1") -> dict:
     asked = issue(engine, dag_run_id=run, team=TEAM)
-    return next(r for r in asked["owner"] if r["review_label"].startswith(activity_id))
+    return next(q for q in asked if q["review_label"].startswith(activity_id) and q["kind"] == "owner")
 
 
 def _activity(engine, activity_id: str = "PA-004") -> dict:
@@ -43,8 +43,9 @@ def _review(engine, activity_id: str = "PA-004") -> dict:
 def test_asking_opens_one_review_per_cycle_for_the_owner_and_is_idempotent_per_run(ropa):
     asked = issue(ropa, dag_run_id="run-1", team=TEAM)
     assert issue(ropa, dag_run_id="run-1", team=TEAM) == asked  # a retried task gets the same questions
-    assert issue(ropa, dag_run_id="run-2", team=TEAM)["owner"] == []  # carol is already being asked
-    [request] = asked["owner"]
+    assert issue(ropa, dag_run_id="run-2", team=TEAM) == []  # carol is already being asked
+    [request] = asked
+    assert request["kind"] == "owner"
     assert request["step_id"] == f"PA-004/{_activity(ropa)['next_review_due'].isoformat()}/owner/1"
     assert request["assigned_users"] == [{"id": "carol", "name": "carol"}]
     assert request["subject"].startswith("Review PA-004 Complaints handling: overdue since ")
@@ -55,7 +56,7 @@ def test_asking_opens_one_review_per_cycle_for_the_owner_and_is_idempotent_per_r
     with ropa.connect() as conn:
         step = conn.execute(select(review_step).where(review_step.c.step_id == request["step_id"])).mappings().one()
     assert step["pack"] == request["body"] and step["pack_sha256"] == sha256(request["body"])
-    assert (step["dag_run_id"], step["task_id"], step["map_index"]) == ("run-1", "owner_review", 0)
+    assert (step["dag_run_id"], step["task_id"], step["map_index"]) == ("run-1", "review.question", 0)
 
 
 def test_confirming_completes_the_review_and_sets_the_next_due_date(ropa):
@@ -74,7 +75,7 @@ def test_confirming_completes_the_review_and_sets_the_next_due_date(ropa):
     with ropa.connect() as conn:
         actions = [h["action"] for h in history.of(conn, "activity", "PA-004")]
     assert actions == ["created", "review opened", "reviewed"]
-    assert issue(ropa, dag_run_id="run-2", team=TEAM)["owner"] == []  # done for this cycle
+    assert issue(ropa, dag_run_id="run-2", team=TEAM) == []  # done for this cycle
 
 
 def test_a_second_answer_to_the_same_step_records_nothing_new(ropa):
@@ -90,7 +91,8 @@ def test_changes_go_to_the_other_person_in_the_team_and_apply_with_history_when_
     changes = {"article_9_condition": "Art 9(2)(g); health data in complaints", "review_frequency_months": "6"}
     assert record(ropa, _answer(step["step_id"], CHANGE, "carol", comment="health data", proposed_changes=changes),
                   team=TEAM)["result"] == "awaiting_approval"
-    [approval] = follow_ups(ropa, "run-1")["approval"]
+    approval = follow_up(ropa, step["step_id"])
+    assert approval["kind"] == "approval" and approval["response_timeout"] is None
     assert approval["assigned_users"] == [{"id": "dana", "name": "dana"}, {"id": "erin", "name": "erin"}]
     assert "| `review_frequency_months` | 12 | 6 |" in approval["body"]
     assert _activity(ropa)["review_frequency_months"] == 12  # nothing applies before approval
@@ -112,7 +114,7 @@ def test_four_eyes_the_proposer_can_never_approve_even_if_the_task_reaches_them(
     team = ("carol", "dana")
     step = _owner_step(ropa)
     record(ropa, _answer(step["step_id"], RETIRE, "carol", comment="complaints moved to a new service"), team=team)
-    [approval] = follow_ups(ropa, "run-1")["approval"]
+    approval = follow_up(ropa, step["step_id"])
     assert approval["assigned_users"] == [{"id": "dana", "name": "dana"}]
     with ropa.begin() as conn:  # even if the assignment were wrong
         conn.execute(update(review_step).where(review_step.c.step_id == approval["step_id"])
@@ -123,7 +125,8 @@ def test_four_eyes_the_proposer_can_never_approve_even_if_the_task_reaches_them(
     assert _activity(ropa)["status"] == "under_review"
     assert _review(ropa)["status"] == "awaiting_approval"
     # the next run asks the team again
-    [again] = issue(ropa, dag_run_id="run-2", team=team)["approval"]
+    [again] = issue(ropa, dag_run_id="run-2", team=team)
+    assert again["kind"] == "approval"
     assert again["step_id"].endswith("/approval/2")
     assert record(ropa, _answer(again["step_id"], APPROVE, "dana"), team=team)["result"] == "retired"
     assert _activity(ropa)["status"] == "retired"
@@ -133,10 +136,10 @@ def test_a_rejected_change_is_recorded_and_the_record_stays_as_it_was(ropa):
     step = _owner_step(ropa)
     record(ropa, _answer(step["step_id"], CHANGE, "carol", comment="x",
                          proposed_changes={"retention_schedule": "RS-07: forever"}), team=TEAM)
-    [approval] = follow_ups(ropa, "run-1")["approval"]
+    approval = follow_up(ropa, step["step_id"])
     refused = record(ropa, _answer(approval["step_id"], REJECT, "dana"), team=TEAM)
     assert refused["result"] == "refused" and "needs a comment" in refused["reason"]
-    [again] = issue(ropa, dag_run_id="run-2", team=TEAM)["approval"]
+    [again] = issue(ropa, dag_run_id="run-2", team=TEAM)
     assert record(ropa, _answer(again["step_id"], REJECT, "dana", comment="RS-07 is 3 years"),
                   team=TEAM)["result"] == "changes_rejected"
     activity = _activity(ropa)
@@ -149,12 +152,12 @@ def test_silence_escalates_to_the_team_and_the_owner_is_asked_again_later(ropa):
     assert record(ropa, _answer(step["step_id"], ESCALATE, None), team=TEAM)["result"] == "escalated"
     current = _review(ropa)
     assert current["status"] == "escalated" and current["steps"][0]["status"] == "timed_out"
-    [escalation] = follow_ups(ropa, "run-1")["escalation"]
+    escalation = follow_up(ropa, step["step_id"])
     assert escalation["assigned_users"] == [{"id": "dana", "name": "dana"}, {"id": "erin", "name": "erin"}]
     assert "no answer from carol within the response time" in escalation["subject"]
     assert record(ropa, _answer(escalation["step_id"], ACKNOWLEDGE, "dana", comment="phoned carol"),
                   team=TEAM)["result"] == "acknowledged"
-    [again] = issue(ropa, dag_run_id="run-2", team=TEAM)["owner"]
+    [again] = issue(ropa, dag_run_id="run-2", team=TEAM)
     assert again["step_id"].endswith("/owner/2") and "escalated, asked again" in again["subject"]
     assert "no answer from carol; escalated" in again["body"]
     with ropa.connect() as conn:
@@ -166,7 +169,7 @@ def test_an_owner_can_choose_to_escalate_with_a_reason(ropa):
     step = _owner_step(ropa)
     assert record(ropa, _answer(step["step_id"], ESCALATE, "carol", comment="not my area any more"),
                   team=TEAM)["result"] == "escalated"
-    [escalation] = follow_ups(ropa, "run-1")["escalation"]
+    escalation = follow_up(ropa, step["step_id"])
     assert "carol chose to escalate" in escalation["subject"] and "not my area any more" in escalation["body"]
 
 
@@ -197,7 +200,7 @@ def test_invalid_answers_are_refused_recorded_and_asked_again(ropa, option, para
     assert refused["status"] == "refused" and reason in refused["refusal"]
     activity = _activity(ropa)
     assert activity["status"] == "under_review" and activity["retention_schedule"] == "RS-07: 3 years"
-    [again] = issue(ropa, dag_run_id="run-2", team=TEAM)["owner"]
+    [again] = issue(ropa, dag_run_id="run-2", team=TEAM)
     assert "was not accepted" in again["body"]
 
 
@@ -210,7 +213,7 @@ def test_only_the_assigned_person_is_recorded(ropa):
 def test_without_another_person_in_the_team_the_approval_waits_with_a_note(ropa):
     step = _owner_step(ropa)
     record(ropa, _answer(step["step_id"], RETIRE, "carol", comment="stopped"), team=("carol",))
-    assert follow_ups(ropa, "run-1")["approval"] == []
+    assert follow_up(ropa, step["step_id"]) is None
     assert "no one in the data protection team other than carol" in _review(ropa)["note"]
 
 

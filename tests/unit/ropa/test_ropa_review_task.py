@@ -1,7 +1,7 @@
-"""The review task of adc_ropa_review: renders nothing, passes every answer on with its step."""
+"""The review task of adc_ropa_review: takes everything from ADC's question, renders none of it."""
 
 import importlib.util
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,6 +9,7 @@ import pytest
 from adc.ropa import forms
 
 DAG_FILE = Path(__file__).resolve().parents[3] / "dags" / "adc_ropa_review.py"
+HOSTILE = "{{ conn.aws_default.password }} <script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
@@ -19,43 +20,77 @@ def dag_module():
     return module
 
 
-@pytest.fixture
-def task(dag_module):
-    return dag_module.ReviewTask(
-        task_id="owner_review_under_test",
-        step_id="PA-001/2026-01-01/owner/1",
-        review_label="PA-001 Casework",
-        subject="{{ conn.aws_default.password }}",
-        body="<script>{{ var.value.secret }}</script>",
-        options=forms.OWNER_OPTIONS,
-        defaults=[forms.ESCALATE],
-        params=dag_module._params(forms.OWNER_PARAMS),
-        assigned_users=[{"id": "alice", "name": "alice"}],
-    )
+def _question(kind="owner"):
+    return {"step_id": f"PA-001/2026-01-01/{kind}/1", "kind": kind, "review_label": "PA-001 Casework",
+            "subject": f"Review PA-001 {HOSTILE}", "body": f"## Pack\n{HOSTILE}",
+            "assigned_users": [{"id": "alice", "name": "alice"}],
+            "response_timeout": timedelta(days=14) if kind == "owner" else None}
 
 
-def test_nothing_in_a_review_task_is_a_template(task):
-    assert tuple(task.template_fields) == ()
+def _task(dag_module, question):
+    task = dag_module.ReviewTask(task_id="question_under_test", question="(an XComArg in the DAG)")
+    task.question = question  # what Airflow resolves the XComArg to, without rendering it
+    return task
 
 
-def test_a_timeout_passes_on_as_timed_out_with_the_step(task):
+def test_only_the_question_is_a_template_field_and_it_is_resolved_not_rendered(dag_module):
+    assert tuple(dag_module.ReviewTask.template_fields) == ("question",)
+
+
+@pytest.mark.parametrize("kind", ["owner", "approval", "escalation"])
+def test_a_question_sets_what_airflow_shows_and_asks(dag_module, kind):
+    task = _task(dag_module, _question(kind))
+    task._ask()
+    assert task.subject == f"Review PA-001 {HOSTILE}" and task.body.endswith(HOSTILE)
+    assert task.options == forms.OPTIONS[kind] and task.defaults == forms.DEFAULTS[kind]
+    assert task.assigned_users == [{"id": "alice", "name": "alice"}]
+    assert set(task.params) == set(forms.FIELDS_OF[kind])
+    assert task.response_timeout == (timedelta(days=14) if kind == "owner" else None)
+
+
+def test_no_question_skips_the_task(dag_module):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    with pytest.raises(AirflowSkipException):
+        _task(dag_module, {})._ask()
+
+
+def test_a_timeout_passes_on_as_timed_out_with_the_step(dag_module):
     event = {"chosen_options": [forms.ESCALATE], "params_input": {}, "responded_at": datetime.now(UTC),
              "responded_by_user": None, "timedout": True}
-    answer = task.execute_complete(context={}, event=event)
+    answer = _task(dag_module, _question()).execute_complete(context={}, event=event)
     assert answer["step_id"] == "PA-001/2026-01-01/owner/1"
     assert answer["timedout"] is True and answer["responded_by_user"] is None
 
 
-def test_form_values_pass_through_unvalidated_for_adc_to_judge(task):
+def test_form_values_pass_through_unvalidated_for_adc_to_judge(dag_module):
     """The API does not validate params; a bad value must reach ADC (to be refused), not fail the task."""
     params = {"comment": 42, "proposed_changes": "not json", "surprise": True}
     event = {"chosen_options": [forms.CHANGE], "params_input": params, "responded_at": datetime.now(UTC),
              "responded_by_user": {"id": "alice", "name": "alice"}}
-    answer = task.execute_complete(context={}, event=event)
+    answer = _task(dag_module, _question()).execute_complete(context={}, event=event)
     assert answer["params_input"] == params and answer["timedout"] is False
 
 
-def test_the_form_fields_are_airflow_params(dag_module):
-    params = dag_module._params(forms.OWNER_PARAMS)
-    assert set(params) == {"comment", "proposed_changes"}
-    assert params["proposed_changes"].schema["type"] == ["object", "null"]  # optional in the UI: ADC decides
+def test_the_form_fields_are_optional_in_the_ui(dag_module):
+    """Whether a comment or changes are needed depends on the option: ADC decides, not the form."""
+    task = _task(dag_module, _question())
+    assert task.params.get_param("proposed_changes").schema["type"] == ["object", "null"]
+    assert task.params.get_param("comment").schema["type"] == ["string", "null"]
+
+
+def test_a_retried_task_uses_the_answer_it_already_has(dag_module, monkeypatch):
+    """Airflow may retry a task answered just after it parked; the answer must not be asked for again."""
+    from types import SimpleNamespace
+
+    from airflow.sdk.execution_time import hitl
+
+    responded_at = datetime.now(UTC)
+    response = SimpleNamespace(response_received=True, chosen_options=[forms.CONFIRM], params_input={"comment": "ok"},
+                               responded_at=responded_at, responded_by_user={"id": "alice", "name": "alice"})
+    monkeypatch.setattr(hitl, "get_hitl_detail_content_detail", lambda ti_id: response)
+    ti = SimpleNamespace(try_number=2, id="ti")
+    answer = _task(dag_module, _question()).execute(context={"ti": ti})
+    assert answer["chosen_options"] == [forms.CONFIRM] and answer["responded_by_user"]["id"] == "alice"
+    assert answer["step_id"] == "PA-001/2026-01-01/owner/1" and answer["timedout"] is False
+    assert dag_module._answer_before_retry(SimpleNamespace(try_number=1, id="ti")) is None

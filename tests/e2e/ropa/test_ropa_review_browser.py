@@ -1,0 +1,93 @@
+"""A reviewer answers a RoPA review in Airflow's UI (headless Chromium) and the outcome lands in the register.
+
+Screenshots go to test-results/; with ADC_UPDATE_SCREENSHOTS=1 the review task page is also saved
+as docs/screenshots/ropa-review-task.png (the README's picture).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from adc.demo.runner import password_for
+from adc.ropa.forms import CONFIRM
+
+pytestmark = [pytest.mark.airflow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[3]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# the flags that work on this kind of machine (see ../shared/notes/airflow-3.3.md)
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+RESULTS = ROOT / "test-results"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed: apt-get install -y chromium chromium-driver (.ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def _log_in(browser, base_url: str, user: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("dialog", lambda dialog: pytest.fail(f"a script ran in the page: {dialog.message}"))
+    page.goto(f"{base_url}/")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password_for(user))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
+    return page
+
+
+def _open_required_action(page, base_url: str, subject: str) -> None:
+    page.goto(f"{base_url}/required_actions")
+    page.get_by_text(subject).first.click()
+    page.get_by_role("button", name=CONFIRM).wait_for(timeout=30_000)
+
+
+def test_a_reviewer_confirms_in_required_actions_and_the_register_records_it(review_run, browser):
+    airflow = review_run.airflow
+    step = review_run.step("PA-005")
+    review_run.wait_for_task(step)
+    page = _log_in(browser, airflow.api_url, "gita")
+    _open_required_action(page, airflow.api_url, step["subject"])
+    assert page.get_by_role("heading", name="Review of PA-005 Equality monitoring").is_visible()
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=RESULTS / "ropa-review-task.png")
+    if os.environ.get("ADC_UPDATE_SCREENSHOTS") == "1":
+        (ROOT / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
+        shutil.copy(RESULTS / "ropa-review-task.png", ROOT / "docs" / "screenshots" / "ropa-review-task.png")
+
+    page.locator("#element_comment").fill("Survey wave 2026Q4 checked; nothing new.")
+    page.get_by_role("button", name=CONFIRM).click()
+    airflow.wait(lambda: review_run.review("PA-005")["status"] == "completed", timeout=120,
+                 what="the PA-005 review to complete after the answer in the UI")
+    answered = review_run.step("PA-005")
+    assert (answered["status"], answered["answered_by"], answered["option"]) == ("answered", "gita", CONFIRM)
+    assert answered["comment"] == "Survey wave 2026Q4 checked; nothing new."
+    assert review_run.review("PA-005")["outcome"] == "confirmed"
+    page.screenshot(path=RESULTS / "ropa-review-answered.png")
+    page.close()
+
+
+def test_hostile_text_shows_as_text_in_the_ui(review_run, browser):
+    airflow = review_run.airflow
+    step = review_run.step("PA-001")
+    review_run.wait_for_task(step, state=("awaiting_input", "success"))
+    page = _log_in(browser, airflow.api_url, "alice")
+    page.goto(f"{airflow.api_url}/dags/{step['dag_id']}/runs/{step['dag_run_id']}/tasks/{step['task_id']}"
+              f"/mapped/{step['map_index']}/required_actions")
+    page.get_by_text("Review of PA-001").first.wait_for(timeout=30_000)
+    text = page.inner_text("body")
+    assert "Casework {{ conn.aws_default.password }} <script>alert(1)</script>" in text
+    assert review_run.secret not in page.content()
+    assert page.locator("script", has_text="alert(1)").count() == 0
+    page.close()

@@ -1,0 +1,152 @@
+"""adc_ropa_review end to end on real Airflow: answered through the REST API, checked in the register."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adc.register import history
+from adc.ropa.activities import add_months
+from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, ESCALATE
+from adc.ropa.outcomes import Answer, record
+from adc.ropa.packs import sha256
+from adc.ropa.schedule import as_of, candidates
+
+pytestmark = pytest.mark.airflow
+TEAM = ("dana", "erin")
+
+
+def _hitl(run, step, user="admin") -> dict:
+    [detail] = [d for d in run.airflow.hitl_details(user, dag_id=step["dag_id"], run_id=step["dag_run_id"])
+                if d["task_instance"]["task_id"] == step["task_id"]
+                and d["task_instance"]["map_index"] == step["map_index"]]
+    return detail
+
+
+def test_each_owner_is_asked_with_a_readable_task_and_a_pack_built_from_the_register(review_run):
+    for activity_id, owner in (("PA-001", "alice"), ("PA-004", "carol"), ("PA-005", "gita")):
+        step = review_run.step(activity_id)
+        review_run.wait_for_task(step, state=("awaiting_input", "success"))  # the browser test may answer PA-005
+        detail = _hitl(review_run, step, owner)
+        assert detail["assigned_users"] == [{"id": owner, "name": owner}]
+        assert detail["subject"] == step["subject"] and detail["subject"].startswith(f"Review {activity_id} ")
+        assert detail["body"] == step["pack"] and step["pack_sha256"] == sha256(detail["body"])
+        assert detail["options"] == ["Confirm accurate", "Needs changes", "Retire activity", "Escalate to the DPO"]
+        assert detail["defaults"] == [ESCALATE]
+        label = [ti for ti in review_run.airflow.task_instances(step["dag_id"], step["dag_run_id"], step["task_id"])
+                 if ti["map_index"] == step["map_index"]][0]["rendered_map_index"]
+        assert label.startswith(activity_id)
+
+
+def test_text_from_aws_and_people_is_never_rendered_by_airflow(review_run):
+    step = review_run.step("PA-001")
+    detail = _hitl(review_run, step, "alice")
+    assert r"{{ conn.aws\_default.password }} \<script\>alert(1)\</script\>" in detail["body"]
+    every = review_run.airflow.hitl_details("admin")
+    assert review_run.secret not in str(every)
+    rendered = review_run.airflow.api("admin").get(
+        f"/dags/{step['dag_id']}/dagRuns/{step['dag_run_id']}/taskInstances/{step['task_id']}/{step['map_index']}")
+    assert review_run.secret not in str(rendered)
+
+
+def test_only_the_assigned_owner_may_answer(review_run):
+    step = review_run.step("PA-004")
+    review_run.wait_for_task(step)
+    assert review_run.answer("bob", step, CONFIRM).status_code == 403
+    assert review_run.answer("victor", step, CONFIRM).status_code == 403
+    anonymous = httpx.patch(f"{review_run.airflow.api_url}/api/v2/dags/{step['dag_id']}/dagRuns/{step['dag_run_id']}"
+                            f"/taskInstances/{step['task_id']}/{step['map_index']}/hitlDetails",
+                            json={"chosen_options": [CONFIRM], "params_input": {}})
+    assert anonymous.status_code == 401
+    assert review_run.step("PA-004")["status"] == "pending"
+
+
+def test_needs_changes_goes_to_a_second_pair_of_eyes_and_applies_when_approved(review_run, tmp_path):
+    step = review_run.step("PA-004")
+    changes = {"article_9_condition": "Art 9(2)(g); health and ethnic origin in complaints",
+               "review_frequency_months": 6}
+    response = review_run.answer("carol", step, CHANGE, comment="complaints hold health data", proposed_changes=changes)
+    assert response.status_code == 200, response.text
+
+    approval = review_run.wait_for_step("PA-004", "approval")
+    assert approval["assigned_to"] == ["dana", "erin"]  # never carol
+    assert (approval["task_id"], approval["map_index"]) == ("review.dpo_question", step["map_index"])
+    review_run.wait_for_task(approval)
+    # the first responder cannot approve: Airflow refuses her (not assigned) ...
+    assert review_run.answer("carol", approval, APPROVE).status_code == 403
+    # ... and so does ADC, were her answer to reach it (checked on a copy, so the real step stays open)
+    copy = _copy_register(review_run, tmp_path)
+    forged = Answer(step_id=approval["step_id"], option=APPROVE, params={}, responded_by="carol",
+                    responded_at=approval["issued_at"])
+    refused = record(copy, forged, team=("carol", *TEAM))
+    assert refused["result"] == "refused" and refused["reason"].startswith("four eyes")
+
+    assert review_run.answer("dana", approval, APPROVE, comment="agreed").status_code == 200
+    review_run.airflow.wait(lambda: review_run.review("PA-004")["status"] == "completed", timeout=120,
+                            what="the PA-004 review to complete")
+    done = review_run.review("PA-004")
+    assert (done["outcome"], done["answered_by"], done["approved_by"]) == ("changed", "carol", "dana")
+    activity = review_run.activity("PA-004")
+    assert activity["review_frequency_months"] == 6 and activity["article_9_condition"].startswith("Art 9(2)(g);")
+    assert (activity["status"], activity["last_reviewed"], activity["approved_by"]) == ("active", date.today(), "dana")
+    assert activity["next_review_due"] == add_months(date.today(), 6)
+    with review_run.airflow.engine.connect() as conn:
+        trail = [(h["action"], h["actor"]) for h in history.of(conn, "activity", "PA-004")]
+    assert trail[-3:] == [("review opened", "adc"), ("updated", "dana"), ("reviewed", "dana")]
+
+
+def test_a_confirmation_records_who_when_the_option_the_comment_and_the_evidence(review_run):
+    step = review_run.step("PA-001")
+    shown = _hitl(review_run, step, "alice")["body"]
+    comment = "Checked with casework. {{ conn.aws_default.password }} <script>alert(2)</script>"
+    assert review_run.answer("alice", step, CONFIRM, comment=comment).status_code == 200
+    review_run.airflow.wait(lambda: review_run.review("PA-001")["status"] == "completed", timeout=120,
+                            what="the PA-001 review to complete")
+    answered = review_run.step("PA-001")
+    assert (answered["status"], answered["answered_by"], answered["option"]) == ("answered", "alice", CONFIRM)
+    assert answered["comment"] == comment and answered["answered_at"] is not None
+    assert answered["pack"] == shown and answered["pack_sha256"] == sha256(shown)
+    assert review_run.activity("PA-001")["next_review_due"] == add_months(date.today(), 12)
+
+    # a second answer records nothing new: Airflow says 409, and ADC would record nothing anyway
+    assert review_run.answer("alice", step, ESCALATE, comment="again").status_code == 409
+    again = record(review_run.airflow.engine, Answer(step_id=step["step_id"], option=ESCALATE, params={},
+                                                     responded_by="alice", responded_at=answered["answered_at"]),
+                   team=TEAM)
+    assert again["result"] == "already recorded"
+    assert review_run.review("PA-001")["outcome"] == "confirmed"
+
+
+def test_no_answer_within_the_response_time_escalates_to_the_data_protection_team(review_run):
+    timed_out = review_run.wait_for_step("PA-006", status="timed_out", timeout=240)
+    assert timed_out["answered_by"] is None and timed_out["option"] == ESCALATE
+    detail = _hitl(review_run, timed_out)
+    assert detail["responded_by_user"] is None and detail["chosen_options"] == [ESCALATE]
+    assert review_run.review("PA-006")["status"] == "escalated"
+
+    escalation = review_run.wait_for_step("PA-006", "escalation")
+    assert escalation["assigned_to"] == list(TEAM)
+    review_run.wait_for_task(escalation)
+    assert review_run.answer("frank", escalation, ACKNOWLEDGE).status_code == 403
+    assert review_run.answer("erin", escalation, ACKNOWLEDGE, comment="phoned frank").status_code == 200
+    review_run.wait_for_step("PA-006", "escalation", status="answered", timeout=120)
+    # the review stays open and visible to operators (adc ropa due), waiting on no one until the next run
+    today, at = as_of()
+    with review_run.airflow.engine.connect() as conn:
+        due = {c.activity_id: c.to_dict() for c in candidates(conn, today=today, at=at)}
+    assert due["PA-006"]["review_status"] == "escalated" and due["PA-006"]["waiting_on"] is None
+
+
+def _copy_register(review_run, tmp_path: Path):
+    """A consistent copy of the SQLite register (the backup API includes what is still in the WAL)."""
+    from adc.register.db import make_engine
+
+    source = review_run.airflow.register_url.removeprefix("sqlite:///")
+    target = tmp_path / "register-copy.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return make_engine(f"sqlite:///{target}")
