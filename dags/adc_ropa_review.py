@@ -1,8 +1,9 @@
 """
 ### RoPA review: the periodic review of the Record of Processing Activities
 
-Every day, selects the processing activities that are due or overdue for review, or whose linked
-assets gained findings since their last review (new special-category columns, a missing asset,
+Every morning and after each reconciliation (the Asset `adc://register/findings`), selects the
+processing activities that are due or overdue for review, or whose linked assets gained findings
+since their last review (new special-category columns, a missing asset,
 an unregistered dataset tagged with the activity), and asks each activity's owner in **Required
 Actions**: *Confirm accurate*, *Needs changes*, *Retire activity* or *Escalate to the DPO*, with a
 review pack built from the register.
@@ -25,10 +26,11 @@ AWS or from people as a template. See docs/ropa.md.
 from __future__ import annotations
 
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.sdk import CronTriggerTimetable, Param, ParamsDict, dag, task, task_group
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, ParamsDict, dag, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
 from adc.airflow_bridge import DEFAULT_ARGS
+from adc.register import FINDINGS_ASSET_URI
 from adc.ropa import forms
 
 
@@ -142,7 +144,8 @@ def review(question: dict):
 
 @dag(
     dag_id=forms.DAG_ID,
-    schedule=CronTriggerTimetable("0 7 * * *", timezone="Europe/London"),
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 7 * * *", timezone="Europe/London"),
+                                 assets=[Asset(FINDINGS_ASSET_URI)]),
     catchup=False,
     max_active_runs=400,  # a run lasts until its people answer (weeks); a new day's run must still start
     default_args=DEFAULT_ARGS,
