@@ -23,7 +23,7 @@ class ScopeContext:
     clients: AwsClients
     name: str
     outcome: ScopeOutcome
-    readers: int = 8  # concurrent file reads (schemas)
+    readers: int = 8  # concurrent reads inside the scope (schemas, tags): see runner.readers_per_unit
 
     def dataset(self, id: DatasetId, **fields: Any) -> ObservedDataset:
         return ObservedDataset(id=id, service=Service(self.outcome.service), source=self.source.name,

@@ -82,12 +82,16 @@ def describe(scope: ScopeContext, glue: Any, table: dict[str, Any]) -> ObservedD
     table_type = table.get("TableType") or ""
     view = table_type.upper() == "VIRTUAL_VIEW"
     iceberg = parameters.get("table_type", "").upper() == "ICEBERG"
+    problems: list[str] = []
     location = s3_location(storage.get("Location"))
-    symlinks = [naming.parse_location(location)] if location else []
+    try:
+        symlinks = [naming.parse_location(location)] if location else []
+    except naming.LocationError as exc:
+        problems.append(f"no link to the files: {exc}")
+        symlinks = []
     columns = [(c["Name"], c.get("Type") or "string") for c in storage.get("Columns", ())]
     partitions = [(c["Name"], c.get("Type") or "string") for c in table.get("PartitionKeys", ())]
     serde = (storage.get("SerdeInfo") or {}).get("SerializationLibrary")
-    problems: list[str] = []
     tags = table_tags(glue, scope, database, name, problems)
     if view:
         retained = retention("none", False, "a view holds no data of its own")

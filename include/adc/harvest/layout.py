@@ -119,12 +119,12 @@ def place(key: str) -> Placement | None:
     marker = filename.startswith(("_", "."))
     if not directories:
         return None if marker else Placement(key, FILE, ())
-    start = next((i for i, d in enumerate(directories) if _partitions(directories, i)), None)
-    if start is None:
-        table, layout, keys = directories, PREFIX, []
-    else:
-        keys, layout = _partitions(directories, start)  # type: ignore[misc]
-        table = directories[:start]
+    table, layout, keys = directories, PREFIX, []
+    for start in range(len(directories)):
+        found = _partitions(directories, start)
+        if found:
+            (keys, layout), table = found, directories[:start]
+            break
     role, table_format = (MARKER if marker else DATA), None
     if len(table) > 1 and table[-1] in _TABLE_FORMAT_DIRECTORIES:
         kind = _TABLE_FORMAT_DIRECTORIES[table[-1]]

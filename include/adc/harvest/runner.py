@@ -33,6 +33,7 @@ from typing import IO, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine, select
 
+from adc import naming
 from adc.aws import AwsClients, error_kind
 from adc.config import Source, SourcesFile
 from adc.errors import AdcError
@@ -109,8 +110,9 @@ class Clients:
             return self._clients[key]
 
 
-def _error(source: str, service: str, region: str, exc: BaseException, scope: str | None = None) -> dict[str, Any]:
-    return {"source": source, "service": service, "region": region, "scope": scope,
+def _error(source: str, service: str, region: str, exc: BaseException) -> dict[str, Any]:
+    """A failed account listing (no scope: nothing of it is covered)."""
+    return {"source": source, "service": service, "region": region, "scope": None,
             "error_kind": error_kind(exc), "error": failure(exc)}
 
 
@@ -208,7 +210,7 @@ def _absent_buckets(config: SourcesFile, listings: dict[str, set[str] | None],
             continue
         names = ", ".join(s.name for s in wanting)
         absent.append(ScopeOutcome(
-            wanting[0].name, Service.S3, wanting[0].all_regions[0], bucket, s3.covers("", "", bucket),
+            wanting[0].name, Service.S3, wanting[0].all_regions[0], bucket, naming.s3(bucket),
             ScopeStatus.COMPLETE, error_kind=ABSENT,
             error=f"registered, but in no bucket listing of {names} (each listed completely)",
         ))
@@ -227,8 +229,16 @@ def registered_locations(engine: Engine) -> set[DatasetId]:
 # --------------------------------------------------------------------------- running units
 
 
+def readers_per_unit(units_at_once: int) -> int:
+    """Concurrent reads per unit, so that all units' threads fit the HTTP connection pool (a thread
+    over the pool makes urllib3 discard connections, and warn)."""
+    from adc.aws import RETRY_CONFIG
+
+    return max(2, min(16, RETRY_CONFIG.max_pool_connections // units_at_once - 1))
+
+
 def run_unit(unit: Unit, *, config: SourcesFile, engine: Engine, run_id: str,
-             clients: Clients | None = None) -> list[ScopeOutcome]:
+             clients: Clients | None = None, units_at_once: int = 1) -> list[ScopeOutcome]:
     """Harvest and stage each scope of the unit; returns their outcomes."""
     if run_status(engine, run_id) == "complete":
         log.warning("harvest run %s is already complete: unit %s not run again", run_id, unit.label)
@@ -246,7 +256,8 @@ def run_unit(unit: Unit, *, config: SourcesFile, engine: Engine, run_id: str,
             store.record_scope(engine, run_id, outcome)
         return outcomes
     for outcome in outcomes:
-        scope = ScopeContext(source, unit.region, unit.account, aws, outcome.scope, outcome)
+        scope = ScopeContext(source, unit.region, unit.account, aws, outcome.scope, outcome,
+                             readers=readers_per_unit(units_at_once))
         run_scope(scope, engine, run_id)
     return outcomes
 
@@ -382,8 +393,8 @@ def harvest(engine: Engine, config: SourcesFile, *, sources: list[str] | None = 
         # the biggest units first, so the long S3 listings overlap the quick ones
         units = sorted(plan.units, key=lambda u: u.service != "s3")
         with ThreadPoolExecutor(workers, thread_name_prefix="adc-unit") as pool:
-            for _ in pool.map(lambda u: run_unit(u, config=config, engine=engine, run_id=run_id, clients=clients),
-                              units):
+            for _ in pool.map(lambda u: run_unit(u, config=config, engine=engine, run_id=run_id, clients=clients,
+                                                 units_at_once=workers), units):
                 pass
         return finish(engine, run_id, units=plan.units, errors=plan.errors)
     except BaseException as exc:
