@@ -40,16 +40,39 @@ def run_pipeline(api: Api, env: dict[str, str], demo: Demo, *, timeout: float) -
     with environment(env):
         harvest_checks(report)
     reconciliation_stage(report, api, env, timeout=timeout)
+    from adc.demo import ropa
+
+    ropa.stage(report, api, env, demo, timeout=timeout)
     return report
 
 
+HARVESTED = {"s3": 14, "glue": 9, "dynamodb": 2, "rds": 1}  # datasets per service in the DCR estate
+
+
 def harvest_checks(report: Report) -> None:
+    from sqlalchemy import select
+
+    from adc.demo.estate import GHOST_BUCKET, UNREADABLE_BUCKET
     from adc.register.db import register_engine
     from adc.register.store import count_current, latest_complete_run
+    from adc.register.tables import harvest_run
 
     engine = register_engine()
-    report.check(latest_complete_run(engine) is not None, "a complete harvest run is in the register")
+    run_id = latest_complete_run(engine)
+    report.check(run_id is not None, "a complete harvest run is in the register")
     report.check(count_current(engine) > 0, f"{count_current(engine)} datasets observed")
+    with engine.connect() as conn:
+        summary = conn.execute(select(harvest_run.c.summary).where(harvest_run.c.run_id == run_id)).scalar() or {}
+    counts = {service: c["datasets"] for service, c in summary.get("services", {}).items()}
+    report.check(counts == HARVESTED, f"datasets per service {counts} (expected {HARVESTED})")
+    scopes = {(s["service"], s["scope"]): s for s in summary.get("coverage", {}).get("scopes", [])}
+    held = scopes.get(("s3", UNREADABLE_BUCKET), {})
+    report.check((held.get("status"), held.get("error_kind")) == ("failed", "AccessDenied"),
+                 f"{UNREADABLE_BUCKET} is a failed scope: {held.get('error_kind')} (expected AccessDenied), "
+                 "and the run went on")
+    ghost = scopes.get(("s3", GHOST_BUCKET), {})
+    report.check(ghost.get("status") == "absent",
+                 f"{GHOST_BUCKET} (registered) is recorded absent from a complete listing: {ghost.get('status')}")
 
 
 # --------------------------------------------------------------------------- reconciliation and triage (issue 4)
