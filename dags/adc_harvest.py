@@ -7,7 +7,8 @@ proves absent. **harvest_unit** runs once per unit (one bucket or database, or a
 tables or instances), mapped, so a large estate spreads over workers; each stages what it saw and
 how far it got (complete, partial or failed, and why). **finish** merges the run into the register
 and updates the Asset `adc://register/harvest`, which schedules reconciliation; if a unit never
-finished, the run is failed and changes nothing.
+finished, the run is failed and changes nothing. **lineage** then sends the run's new, changed and
+gone datasets as OpenLineage events (a transport failure fails only this task; its retry resends).
 
 Schedule: each source's `schedule` in `include/config/sources.yaml` (UTC). The DAG runs whenever
 one fires and harvests the sources due then. A manual run harvests every source, or those named
@@ -23,7 +24,7 @@ from airflow.sdk import Asset, CronTriggerTimetable, MultipleCronTriggerTimetabl
 from airflow.sdk.bases.timetable import BaseTimetable
 from airflow.sdk.exceptions import AirflowFailException, AirflowTimetableInvalid
 
-from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI
+from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, lineage_task
 from adc.config import load_sources
 from adc.errors import ConfigError
 from adc.harvest.schedule import crons
@@ -82,23 +83,39 @@ def adc_harvest():
         context["ti"].xcom_push(key="errors", value=planned["errors"])
         return planned["units"]
 
-    @task(map_index_template="{{ task.op_kwargs['unit']['label'] }}")
+    @lineage_task(map_index_template="{{ task.op_kwargs['unit']['label'] }}")
     def harvest_unit(unit: dict, **context) -> list:
+        from adc.airflow_bridge import report_lineage
         from adc.harvest.runner import run_planned_unit
+        from adc.lineage import tasks
 
-        return run_planned_unit(unit, context["run_id"])
+        outcomes = run_planned_unit(unit, context["run_id"])
+        report_lineage(*tasks.harvest_unit(context["run_id"], unit))  # the datasets it read, for OpenLineage
+        return outcomes
 
-    @task(trigger_rule="all_done", outlets=[Asset(HARVEST_ASSET_URI)])
+    @lineage_task(trigger_rule="all_done", outlets=[Asset(HARVEST_ASSET_URI)])
     def finish(units: list, errors: list, **context) -> dict:
+        from adc.airflow_bridge import report_lineage
         from adc.harvest.runner import HarvestIncomplete, finish_planned_run
+        from adc.lineage import tasks
+
+        report_lineage(*tasks.harvest_finish())
 
         try:
             return finish_planned_run(context["run_id"], units, errors)
         except HarvestIncomplete as exc:
             raise AirflowFailException(str(exc)) from None  # retrying cannot bring a failed unit back
 
+    @task
+    def lineage(**context) -> dict:
+        """Send the run's new, changed and gone datasets as OpenLineage events (docs/lineage.md)."""
+        from adc.lineage.emit import emit_after_harvest
+        from adc.register.db import register_engine
+
+        return emit_after_harvest(register_engine(), context["run_id"])
+
     units = plan()
-    harvest_unit.expand(unit=units) >> finish(units, units["errors"])
+    harvest_unit.expand(unit=units) >> finish(units, units["errors"]) >> lineage()
 
 
 adc_harvest()

@@ -37,13 +37,12 @@ def adc_lineage():
     def emit_estate(data_interval_start=None, data_interval_end=None) -> dict:
         """Send the estate as it was in this run's data interval."""
         from adc.airflow_bridge import report_lineage
+        from adc.lineage import tasks
         from adc.lineage.backfill import emit_interval
-        from adc.lineage.estate import READS, register_tables
         from adc.register.db import register_engine
 
-        engine = register_engine()
-        report_lineage(inputs=register_tables(engine, *READS))
-        return emit_interval(engine, data_interval_start, data_interval_end).to_dict()
+        report_lineage(*tasks.lineage_replay())
+        return emit_interval(register_engine(), data_interval_start, data_interval_end).to_dict()
 
     emit_estate()
 

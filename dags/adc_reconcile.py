@@ -24,7 +24,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI
+from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, lineage_task
 from adc.config import Settings
 from adc.register import FINDINGS_ASSET_URI
 
@@ -56,10 +56,14 @@ def _decide(result: dict, approved: bool, by: str) -> dict:
     doc_md=__doc__,
 )
 def adc_reconcile():
-    @task(outlets=[Asset(FINDINGS_ASSET_URI)])
+    @lineage_task(outlets=[Asset(FINDINGS_ASSET_URI)])
     def reconcile() -> dict:
+        from adc.airflow_bridge import report_lineage
+        from adc.lineage import tasks
         from adc.register import reconcile as reconciliation
         from adc.register.db import register_engine
+
+        report_lineage(*tasks.reconcile())  # the register tables it reads and writes, for OpenLineage
 
         result = reconciliation.reconcile(register_engine(), policy=reconciliation.Policy.from_sources())
         print(f"{result.run_id}: {result.status}; changes {result.changes}; live findings {result.findings}")

@@ -6,6 +6,8 @@ secrets backends) only when Airflow is installed and the connection exists.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -64,11 +66,20 @@ HARVEST_ASSET_URI = "adc://register/harvest"
 # --------------------------------------------------------------------------- OpenLineage
 
 
+def _airflow_speaks_for_openlineage() -> bool:
+    """Inside Airflow (a task, the scheduler) ask its [openlineage] section; in a shell only when the
+    environment sets it (AIRFLOW__OPENLINEAGE__*): importing Airflow there costs seconds and
+    reconfigures logging onto stdout, where the CLI prints its results."""
+    return "airflow" in sys.modules or any(key.startswith("AIRFLOW__OPENLINEAGE__") for key in os.environ)
+
+
 def openlineage_config() -> dict[str, Any] | None:
     """The OpenLineage client configuration Airflow's provider uses ([openlineage] config_conn_id,
     config_path or transport), or None when Airflow configures none (or is absent): the client then
     falls back to its standard sources (openlineage.yml, OPENLINEAGE_CONFIG, OPENLINEAGE__*,
     OPENLINEAGE_URL). ADC's own events and Airflow's run events therefore go to the same place."""
+    if not _airflow_speaks_for_openlineage():
+        return None
     try:
         from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
     except ImportError:
@@ -77,7 +88,9 @@ def openlineage_config() -> dict[str, Any] | None:
 
 
 def openlineage_namespace() -> str | None:
-    """The job namespace of Airflow's OpenLineage events ([openlineage] namespace), None without Airflow."""
+    """The job namespace of Airflow's OpenLineage events ([openlineage] namespace), None outside Airflow."""
+    if not _airflow_speaks_for_openlineage():
+        return None
     try:
         from airflow.providers.openlineage import conf
     except ImportError:

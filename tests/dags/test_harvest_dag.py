@@ -41,7 +41,7 @@ def test_the_shape_and_the_union_schedule(monkeypatch, tmp_path):
     assert type(dag.timetable).__name__ == "MultipleCronTriggerTimetable"
     assert [t.expression for t in dag.timetable.timetables] == ["0 0 * * *", "0 6 * * 1"]
     assert (dag.max_active_runs, dag.catchup) == (1, False)
-    assert set(dag.task_ids) == {"plan", "harvest_unit", "finish"}
+    assert set(dag.task_ids) == {"plan", "harvest_unit", "finish", "lineage"}
     finish = dag.get_task("finish")
     assert finish.trigger_rule == "all_done"
     assert [o.uri for o in finish.outlets] == ["adc://register/harvest"]

@@ -20,6 +20,7 @@ DATASET_KEYS = (
 def _harvest(args: argparse.Namespace) -> int:
     from adc.config import load_sources
     from adc.harvest import runner
+    from adc.lineage.emit import emit_after_harvest
     from adc.register.db import register_engine
 
     config = load_sources(args.config)
@@ -27,11 +28,16 @@ def _harvest(args: argparse.Namespace) -> int:
         config.source(name)  # an unknown name is a one-line error before anything runs
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    summary = runner.harvest(register_engine(), config, sources=args.source, workers=args.workers)
+    engine = register_engine()
+    summary = runner.harvest(engine, config, sources=args.source, workers=args.workers)
+    summary["lineage"] = emit_after_harvest(engine, summary["run_id"])  # OpenLineage, when configured
     if args.json:
         print_json(summary)
     else:
         print(render_summary(summary))
+        lineage = summary["lineage"]
+        print(f"  lineage: {lineage['events']} OpenLineage event(s) sent ({lineage['transport']} transport)"
+              if "events" in lineage else "  lineage: not sent, no OpenLineage transport is configured")
     return 0
 
 

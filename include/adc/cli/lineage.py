@@ -8,7 +8,6 @@ OPENLINEAGE_URL, or Airflow's [openlineage] section.
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import date
 
 from adc.cli import add_parser, print_json
@@ -30,13 +29,7 @@ def _report(result: dict, args: argparse.Namespace, what: str) -> int:
     return 0
 
 
-def _quiet_client() -> None:
-    # Airflow, once imported, logs to stdout: keep the client's "will use transport" note out of the output
-    os.environ.setdefault("OPENLINEAGE_CLIENT_LOGGING", "WARNING")
-
-
 def _emit(args: argparse.Namespace) -> int:
-    _quiet_client()
     from adc.lineage.emit import emit_current, emit_harvest
     from adc.register.db import register_engine
 
@@ -48,7 +41,6 @@ def _emit(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    _quiet_client()
     from adc.lineage.backfill import backfill
     from adc.register.db import register_engine
 

@@ -13,10 +13,13 @@ the events are deterministic the consumer deduplicates what it already had.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from openlineage.client import OpenLineageClient
@@ -34,15 +37,41 @@ class LineageTransportError(AdcError):
     """The OpenLineage transport did not accept an event."""
 
 
+class LineageNotConfigured(AdcError):
+    """No OpenLineage transport is configured anywhere."""
+
+
 def make_client() -> OpenLineageClient:
     config = airflow_bridge.openlineage_config()
-    return OpenLineageClient(config=config) if config else OpenLineageClient()
+    if not (config or configured_outside_airflow()):
+        raise LineageNotConfigured(
+            "no OpenLineage transport is configured: set OPENLINEAGE_URL, OPENLINEAGE__TRANSPORT__TYPE (and its "
+            "settings), OPENLINEAGE_CONFIG or ./openlineage.yml, or Airflow's [openlineage] transport "
+            "(see docs/lineage.md)"
+        )
+    # the client notes its transport at INFO; once Airflow is imported that lands on stdout, where the
+    # CLI prints its results
+    note = logging.getLogger("openlineage.client.client")
+    level = note.level
+    note.setLevel(max(level, logging.WARNING))
+    try:
+        return OpenLineageClient(config=config) if config else OpenLineageClient()
+    finally:
+        note.setLevel(level)
+
+
+def configured_outside_airflow() -> bool:
+    """Whether the client's own sources configure it (its last resort, the console, does not count)."""
+    if os.environ.get("OPENLINEAGE_URL") or os.environ.get("OPENLINEAGE_DISABLED", "").lower() == "true":
+        return True
+    if any(key.startswith("OPENLINEAGE__TRANSPORT") for key in os.environ):
+        return True
+    files = (os.environ.get("OPENLINEAGE_CONFIG"), "openlineage.yml", "~/.openlineage/openlineage.yml")
+    return any(path and Path(path).expanduser().is_file() for path in files)
 
 
 def job_namespace() -> str:
     """The namespace of ADC's jobs: Airflow's [openlineage] namespace, else OPENLINEAGE_NAMESPACE."""
-    import os
-
     return airflow_bridge.openlineage_namespace() or os.environ.get("OPENLINEAGE_NAMESPACE") or "default"
 
 
@@ -111,6 +140,18 @@ def emit_harvest(engine: Engine, run_id: str | None = None, client: OpenLineageC
         raise AdcError("no complete harvest run in the register: run a harvest first")
     with lineage_client(client) as client, engine.connect() as conn:
         return send(harvest_events(conn, run_id, Assets.load(conn), namespace=job_namespace()), client)
+
+
+def emit_after_harvest(engine: Engine, run_id: str) -> dict[str, Any]:
+    """What a harvest (the DAG's lineage task, `adc harvest`) sends once its run is merged; a summary,
+    or {"skipped": why} when OpenLineage is not configured. A transport failure raises."""
+    try:
+        return emit_harvest(engine, run_id).to_dict()
+    except LineageNotConfigured as exc:
+        return {"skipped": str(exc)}
+    except LineageTransportError as exc:
+        raise LineageTransportError(f"harvest run {run_id} is complete, but its lineage was not sent "
+                                    f"(`adc lineage emit --run {run_id}` sends it): {exc}") from exc
 
 
 def emit_current(engine: Engine, client: OpenLineageClient | None = None) -> Sent:

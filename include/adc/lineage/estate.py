@@ -108,11 +108,11 @@ def linked_from(conn: Connection, where=current) -> dict[DatasetId, list[Dataset
     return {target: sorted(sources) for target, sources in links.items()}
 
 
-def datasets_seen(conn: Connection, run_id: str, unit: str | None = None) -> list[DatasetId]:
-    """The datasets a harvest read: one unit's staged observations, or a merged run's datasets."""
-    if unit is not None:
+def datasets_seen(conn: Connection, run_id: str, units: list[str] | None = None) -> list[DatasetId]:
+    """The datasets a harvest read: some units' staged observations, or a merged run's datasets."""
+    if units is not None:
         query = select(observation.c.namespace, observation.c.name).where(
-            observation.c.run_id == run_id, observation.c.unit == unit
+            observation.c.run_id == run_id, observation.c.unit.in_(units)
         )
     else:
         od = observed_dataset
