@@ -108,8 +108,9 @@ def _register_checks(report, reviews: _Reviews) -> None:
     pa001, pa004, pa006 = (reviews.review(a) for a in ("PA-001", "PA-004", "PA-006"))
     print("  Outcomes in the register:")
     for item in (pa001, pa004, pa006, reviews.review("PA-003")):
-        steps = "; ".join(f"{s['kind']} {s['status']} by {s['answered_by'] or ','.join(s['assigned_to'])}"
-                          f"{': ' + s['option'] if s['option'] else ''}" for s in item["steps"])
+        steps = "; ".join(f"{s['kind']}: {s['option']} by {s['answered_by']}" if s["answered_by"]
+                          else f"{s['kind']}: {s['status']} (asked {', '.join(s['assigned_to'])})"
+                          for s in item["steps"])
         print(f"    {item['review_id']:<22} {item['status']:<18} {item['outcome'] or '-':<10} {steps}")
     report.check((pa001["outcome"], pa001["answered_by"]) == ("confirmed", "alice")
                  and reviews.activity("PA-001")["next_review_due"] == add_months(today, 12),
