@@ -73,7 +73,11 @@ def moto_server():
             yield url
         finally:
             process.terminate()
-            process.wait(timeout=10)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a server holding a large estate can be slow to stop
+                process.kill()
+                process.wait(timeout=10)
 
 
 def machine() -> str:
