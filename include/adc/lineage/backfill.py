@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from adc.errors import AdcError
 from adc.lineage.emit import Sent, lineage_client, send
 from adc.lineage.estate import Assets
-from adc.lineage.events import interval_events
+from adc.lineage.events import Recent, interval_events
 
 
 def daily_intervals(first: date, last: date) -> list[tuple[datetime, datetime]]:
@@ -31,13 +31,13 @@ def daily_intervals(first: date, last: date) -> list[tuple[datetime, datetime]]:
 
 
 def emit_interval(engine: Engine, start: datetime, end: datetime, client: OpenLineageClient | None = None,
-                  assets: Assets | None = None) -> Sent:
-    """Send the estate as it was in [start, end)."""
+                  assets: Assets | None = None, recent: Recent | None = None) -> Sent:
+    """Send the estate as it was in [start, end) (``recent``: the previous interval's events, to reuse)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise AdcError(f"interval {start} - {end} has no time zone: lineage times are UTC")
     start, end = (datetime.fromtimestamp(t.timestamp(), UTC) for t in (start, end))  # plain UTC (not pendulum)
     with lineage_client(client) as client, engine.connect() as conn:
-        return send(interval_events(conn, start, end, assets or Assets.load(conn)), client)
+        return send(interval_events(conn, start, end, assets or Assets.load(conn), recent), client)
 
 
 def backfill(engine: Engine, first: date, last: date, client: OpenLineageClient | None = None) -> dict:
@@ -45,11 +45,12 @@ def backfill(engine: Engine, first: date, last: date, client: OpenLineageClient 
     intervals = daily_intervals(first, last)
     with engine.connect() as conn:
         assets = Assets.load(conn)
+    recent = Recent()
     with lineage_client(client) as client:
         total = Sent(transport=client.transport.kind)
         days = []
         for start, end in intervals:
-            sent = emit_interval(engine, start, end, client, assets)
+            sent = emit_interval(engine, start, end, client, assets, recent)
             total.merge(sent)
             days.append({"interval_start": start.isoformat(), "events": sent.events})
     return {**total.to_dict(), "intervals": days}

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, select
 
 from adc.lineage.estate import (
     Assets,
+    AssetState,
     Version,
     datasets_seen,
     during,
@@ -62,11 +63,17 @@ def dataset_event(version: Version, assets: Assets, *, at: datetime | None = Non
 
     ``links`` (estate.linked_from) says which datasets name this one as a symlink: their asset is
     its asset when nothing covers it directly.
+    """
+    state = assets.covering(version.id, version.symlinks, at, (links or {}).get(version.id, ()))
+    return described(version, state, reconstructed=reconstructed)
+
+
+def described(version: Version, state: AssetState | None, *, reconstructed: bool) -> DatasetEvent:
+    """The event of one version under one state of its asset.
 
     The lifecycle change (CREATE, ALTER, DROP) is reported by the event of the version's own
     moment; an event moved later by a change of the asset reports that change, not a new dataset.
     """
-    state = assets.covering(version.id, version.symlinks, at, (links or {}).get(version.id, ()))
     event_time = max(version.first_seen_at, state.since) if state else version.first_seen_at
     change = version.change if version.gone or event_time == version.first_seen_at else None
     facets = dataset_facets(
@@ -82,6 +89,25 @@ def dataset_event(version: Version, assets: Assets, *, at: datetime | None = Non
         producer=PRODUCER,
         dataset=StaticDataset(namespace=version.id.namespace, name=version.id.name, facets=facets),
     )
+
+
+class Recent:
+    """The events of the previous interval of a backfill: a dataset whose version and asset state
+    are unchanged the next day has the same event, so it is reused rather than built again."""
+
+    def __init__(self) -> None:
+        self.previous: dict[tuple, DatasetEvent] = {}
+        self.current: dict[tuple, DatasetEvent] = {}
+
+    def event(self, version: Version, state: AssetState | None) -> DatasetEvent:
+        key = (version.id, version.content_hash, version.first_seen_at,
+               state.asset_id if state else None, state.since if state else None)
+        event = self.previous.get(key) or described(version, state, reconstructed=True)
+        self.current[key] = event
+        return event
+
+    def next_interval(self) -> None:
+        self.previous, self.current = self.current, {}
 
 
 def harvest_events(conn: Connection, run_id: str, assets: Assets, *, namespace: str) -> Iterator[Any]:
@@ -102,11 +128,14 @@ def harvest_events(conn: Connection, run_id: str, assets: Assets, *, namespace: 
         yield dataset_event(version, assets, links=links)
 
 
-def interval_events(conn: Connection, start: datetime, end: datetime, assets: Assets) -> Iterator[DatasetEvent]:
+def interval_events(conn: Connection, start: datetime, end: datetime, assets: Assets,
+                    recent: Recent | None = None) -> Iterator[DatasetEvent]:
     """The estate as it was in [start, end): every version valid then, with its asset as it was at ``end``."""
+    recent = recent or Recent()
     links = linked_from(conn, during(start, end))
     for version in versions_during(conn, start, end):
-        yield dataset_event(version, assets, at=end, reconstructed=True, links=links)
+        yield recent.event(version, assets.covering(version.id, version.symlinks, end, links.get(version.id, ())))
+    recent.next_interval()
 
 
 def run_events(
