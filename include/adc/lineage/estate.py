@@ -75,6 +75,7 @@ def versions_of_run(conn: Connection, run_id: str) -> Iterator[Version]:
 
 
 def current(c) -> Any:
+    """Current versions (of the columns ``c``): the estate as last harvested."""
     return c.valid_to.is_(None)
 
 
@@ -124,10 +125,6 @@ def register_tables(conn_or_engine, *tables: str) -> list[DatasetId]:
     """Tables of the register as datasets (what ADC's runs read and write), named from its URL."""
     url = conn_or_engine.engine.url.render_as_string(hide_password=True)
     return [database_table(url, table) for table in tables]
-
-
-# what building the estate's events reads
-READS = ("asset", "asset_location", "history", "observed_dataset")
 
 
 # --------------------------------------------------------------------------- assets in time

@@ -154,7 +154,9 @@ def dataset_facets(
     return facets
 
 
-def adc_facet(record: Mapping[str, Any], asset: Mapping[str, Any] | None, *, reconstructed: bool):
+def adc_facet(record: Mapping[str, Any], asset: Mapping[str, Any] | None, *,
+              reconstructed: bool) -> AdcAssetDatasetFacet:
+    """ADC's view: the covering asset and what it declares, next to what the harvest observed."""
     fields = record.get("fields") or []
     observed = {
         "classification": str(record.get("classification") or Classification.NONE),

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from adc.lineage.estate import READS, datasets_seen, register_tables
+from adc.lineage.estate import datasets_seen, register_tables
 from adc.naming import DatasetId
 
 Lineage = tuple[list[DatasetId], list[DatasetId]]
@@ -51,4 +51,4 @@ def reconcile(engine: Engine | None = None) -> Lineage:
 
 def lineage_replay(engine: Engine | None = None) -> Lineage:
     """adc_lineage: what building the estate's events reads (the events go to the consumer)."""
-    return register_tables(_engine(engine), *READS), []
+    return register_tables(_engine(engine), "asset", "asset_location", "history", "observed_dataset"), []
