@@ -27,10 +27,10 @@ _LEADING = re.compile(r"^(\d+[.)]|[-+=])")  # would start a list item or a setex
 
 def md(value: Any, limit: int = MAX_VALUE) -> str:
     """Text as inert Markdown: one line, every Markdown and HTML character escaped, bounded length."""
+    if isinstance(value, (list, tuple, set)):
+        value = ", ".join(str(v) for v in value if v not in (None, ""))
     if value is None or value == "":
         return "—"
-    if isinstance(value, (list, tuple, set)):
-        value = ", ".join(str(v) for v in value)
     if isinstance(value, datetime):
         value = value.strftime("%Y-%m-%d %H:%M UTC")
     elif isinstance(value, date):
@@ -80,16 +80,17 @@ def _datasets_at(conn: Connection, locations: list[dict[str, Any]]) -> list[dict
     if not locations:
         return []
     od = observed_dataset
-    under = [
-        and_(od.c.namespace == loc["namespace"],
-             or_(loc["name"] == "", od.c.name == loc["name"],
-                 and_(od.c.name > loc["name"] + "/", od.c.name < loc["name"] + "0")))
-        for loc in locations
-    ]
+
+    def under(loc: dict[str, Any]):  # DatasetId.covers as SQL: a bucket covers its prefixes (see store.py)
+        if not loc["name"]:
+            return od.c.namespace == loc["namespace"]
+        return and_(od.c.namespace == loc["namespace"],
+                    or_(od.c.name == loc["name"], and_(od.c.name > loc["name"] + "/", od.c.name < loc["name"] + "0")))
+
     query = (
         select(od.c.namespace, od.c.name, od.c.format, od.c.classification, od.c.special_categories, od.c.gone,
                od.c.last_seen_at, od.c.kind)
-        .where(od.c.valid_to.is_(None), or_(*under))
+        .where(od.c.valid_to.is_(None), or_(*(under(loc) for loc in locations)))
         .order_by(od.c.namespace, od.c.name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -179,7 +180,7 @@ def _assets_section(assets: list[dict[str, Any]]) -> list[str]:
                       "The RoPA links to an asset id the register does not hold.", ""]
             continue
         lines += [f"#### {md(item['asset_id'])} {md(item['name'])} ({md(item['status'])})", ""]
-        special = item["special_categories"] or "none"
+        special = ", ".join((item["special_categories"] or "none").split(","))
         lines += [f"Register: owner {md(item['owner'])}; personal data {'yes' if item['personal_data'] else 'no'}; "
                   f"special categories {md(special)}; retention {md(item['retention_schedule'])}; "
                   f"marking {md(item['security_classification'])}.", ""]
@@ -190,7 +191,7 @@ def _assets_section(assets: list[dict[str, Any]]) -> list[str]:
             lines += ["The last harvests found no dataset at these locations.", ""]
             continue
         rows = [[md(f"{d['namespace']}/{d['name']}" if d["name"] else d["namespace"]), md(d["format"]),
-                 md(d["classification"]), md(d["special_categories"]),
+                 md(d["classification"]), md((d["special_categories"] or "").split(",")),
                  "gone" if d["gone"] else md(d["last_seen_at"])] for d in datasets[:MAX_DATASETS]]
         lines += ["What the last harvest found:", "",
                   *_table(["Dataset", "Format", "Classification", "Special categories", "Last seen"], rows), ""]

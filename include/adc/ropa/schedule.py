@@ -22,7 +22,9 @@ from adc.ropa.tables import review, review_step
 
 # Finding kinds on a linked asset that make the record possibly wrong: they open a review.
 TRIGGERING_KINDS = ("classification_mismatch", "missing_asset")
-LIVE = ("open", "acknowledged")
+# Findings still waiting for action: what a pack lists and what can open a review. (A dismissed
+# finding's cause persists, but a person has decided it needs nothing.)
+OPEN = ("open", "acknowledged")
 # An owner step whose deadline passed this long ago without an answer was lost by Airflow (a run
 # marked failed, a cleared task): it no longer holds the activity back.
 LOST_AFTER = timedelta(hours=1)
@@ -34,7 +36,7 @@ class Candidate:
 
     activity: dict[str, Any]
     reasons: list[str] = field(default_factory=list)
-    findings: list[dict[str, Any]] = field(default_factory=list)  # live findings touching it (all kinds)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # open findings touching it (all kinds)
     overdue: bool = False
     window_open: bool = False
     review: dict[str, Any] | None = None  # the unfinished review, if any
@@ -87,15 +89,15 @@ def activity_tag_values(value: str | None) -> set[str]:
     return {part.strip() for part in (value or "").replace(";", ",").split(",") if part.strip()}
 
 
-def live_findings(conn: Connection, activities: list[dict[str, Any]], tag_key: str) -> dict[str, list[dict]]:
-    """Live findings touching each activity: on its linked assets, or tagged datasets without an asset."""
+def open_findings(conn: Connection, activities: list[dict[str, Any]], tag_key: str) -> dict[str, list[dict]]:
+    """Open findings touching each activity: on its linked assets, or tagged datasets without an asset."""
     by_asset: dict[str, list[str]] = {}
     for activity in activities:
         for asset_id in activity["linked_assets"]:
             by_asset.setdefault(asset_id, []).append(activity["activity_id"])
     touching: dict[str, list[dict]] = {a["activity_id"]: [] for a in activities}
     rows = conn.execute(
-        select(finding).where(finding.c.status.in_(LIVE)).order_by(finding.c.first_seen_at, finding.c.finding_id)
+        select(finding).where(finding.c.status.in_(OPEN)).order_by(finding.c.first_seen_at, finding.c.finding_id)
     ).mappings()
     unregistered = []
     for row in rows:
@@ -164,7 +166,7 @@ def review_window_opens(activity: dict[str, Any]) -> date:
 def candidates(conn: Connection, *, today: date, at: datetime, tag_key: str = "ropa:activity") -> list[Candidate]:
     """Every activity that is due, overdue, touched by new findings, or in an unfinished review."""
     activities = all_activities(conn, include_retired=False)
-    findings = live_findings(conn, activities, tag_key)
+    findings = open_findings(conn, activities, tag_key)
     unfinished = _unfinished(conn)
     result = []
     for activity in activities:

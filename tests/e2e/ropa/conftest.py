@@ -4,7 +4,8 @@ Planted in the register before the run (on top of the demo RoPA):
 - PA-004 Complaints handling (carol): overdue, as in the demo;
 - PA-001 Residency casework (alice): a hostile purpose and a hostile unregistered dataset tagged
   ropa:activity=PA-001, so its pack carries "{{ conn.aws_default.password }}" and "<script>";
-- PA-005 Equality monitoring (gita): due today (answered in the browser test);
+- PA-005 Equality monitoring (gita): due today, with the survey dataset a harvest finds (answered
+  in the browser test, whose screenshot is the README's);
 - PA-006 Payroll and HR (frank): a new special-category finding and a 15 s response time, left
   unanswered so it escalates.
 """
@@ -93,6 +94,13 @@ def _plant(engine) -> None:
                      .values(next_review_due=date.today()))
         conn.execute(update(processing_activity).where(processing_activity.c.activity_id == "PA-006")
                      .values(response_time="PT15S"))
+        # what a harvest would have found in PA-005's survey bucket (its pack shows it)
+        conn.execute(insert(observed_dataset).values(
+            namespace="s3://dcr-prod-equality-monitoring", name="survey", service="s3", source="e2e",
+            scope="dcr-prod-equality-monitoring", kind="table", format="csv", classification="special_category",
+            personal_data=True, special_categories="racial_or_ethnic_origin,religious_or_philosophical_beliefs,"
+            "health,sex_life_or_sexual_orientation", content_hash="e2e", record={"tags": {}}, first_seen_run="e2e",
+            first_seen_at=at, last_seen_run="e2e", last_seen_at=at))
         conn.execute(insert(observed_dataset).values(
             namespace=sandbox, name=name, service="s3", source="e2e", scope=sandbox, kind="table", format="csv",
             classification="personal", personal_data=True, content_hash="e2e",
