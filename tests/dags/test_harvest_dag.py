@@ -25,7 +25,8 @@ def dagbag(monkeypatch, tmp_path, sources_yaml: str):
 
 
 def test_a_bad_sources_file_is_a_one_line_import_error_naming_file_and_field(monkeypatch, tmp_path):
-    bag, path = dagbag(monkeypatch, tmp_path, "sources:\n  - name: dcr-prod\n    region: eu-west-2\n    servics: [s3]\n")
+    bag, path = dagbag(monkeypatch, tmp_path,
+                       "sources:\n  - name: dcr-prod\n    region: eu-west-2\n    servics: [s3]\n")
     (error,) = bag.import_errors.values()
     assert error == f"AirflowTimetableInvalid: {path}: sources[0].servics: Extra inputs are not permitted"
     bag, path = dagbag(monkeypatch, tmp_path, "sources: [\n")
@@ -59,8 +60,8 @@ def test_a_run_with_airflow(tmp_path, dcr_estate):
     connection = {"conn_type": "aws", "login": "testing", "password": "testing",
                   "extra": {"endpoint_url": dcr_estate.url, "region_name": "eu-west-2"}}
     env = {**os.environ, "AIRFLOW_HOME": str(home), "ADC_SOURCES": str(sources),
-           "ADC_REGISTER_URL": f"sqlite:///{tmp_path / 'register.db'}", "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
-           "AIRFLOW__CORE__UNIT_TEST_MODE": "False"}
+           "ADC_REGISTER_URL": f"sqlite:///{tmp_path / 'register.db'}",
+           "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection), "AIRFLOW__CORE__UNIT_TEST_MODE": "False"}
     env.pop("AWS_ENDPOINT_URL", None)
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)

@@ -78,8 +78,9 @@ NAME_RULES: tuple[NameRule, ...] = (
     NameRule(PERSONAL, "nhs_number", _words("nhs_(?:no|number)"), "NHS number"),
     NameRule(PERSONAL, "address", _words("address(?:es)?", "address_line_?\\d*", "street", "post_?code", "postal_code",
                                          "zip", "zip_?code", "house_(?:number|name)"), "postal address"),
-    NameRule(PERSONAL, "name", re.compile(r"(?:^|_)(?:full|first|last|given|family|middle|maiden|sur|fore|"
-                                          r"preferred|user)_?names?(?:_|$)|^names?$|(?:^|_)(?:" + _PEOPLE + r")_names?$"),
+    NameRule(PERSONAL, "name", re.compile(
+        r"(?:^|_)(?:full|first|last|given|family|middle|maiden|sur|fore|preferred|user)_?names?(?:_|$)"
+        r"|^names?$|(?:^|_)(?:" + _PEOPLE + r")_names?$"),
              "a person's name"),
     NameRule(PERSONAL, "nationality", _words("nationalit\\w*", "citizenship"), "nationality"),
     NameRule(PERSONAL, "gender", _words("gender", "sex"), "sex or gender"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +60,11 @@ def failure(exc: BaseException) -> str:
         lines = str(exc).strip().splitlines()
         return f"{type(exc).__name__}: {lines[0][:300] if lines else ''}"
     return f"{type(exc).__name__} (see the task log)"
+
+
+def log_failure(log: logging.Logger, what: str, exc: BaseException) -> None:
+    """Log an unexpected failure with its frames but not its message (which might quote a value)."""
+    log.error("%s failed with %s:\n%s", what, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
 
 
 def tag_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:

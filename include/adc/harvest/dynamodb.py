@@ -52,7 +52,8 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
     if ttl is None:
         retained = retention("unknown", None, "the table's TTL setting could not be read")
     elif ttl["status"] in ("ENABLED", "ENABLING"):
-        retained = retention("dynamodb_ttl", True, f"TTL deletes items after the time in attribute {ttl['attribute']!r}")
+        retained = retention("dynamodb_ttl", True,
+                             f"TTL deletes items after the time in attribute {ttl['attribute']!r}")
     else:
         retained = retention("dynamodb_ttl", False, "TTL is off: items are kept until deleted")
     yield scope.dataset(

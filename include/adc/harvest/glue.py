@@ -96,7 +96,8 @@ def describe(scope: ScopeContext, glue: Any, table: dict[str, Any]) -> ObservedD
     if view:
         retained = retention("none", False, "a view holds no data of its own")
     elif location:
-        retained = retention("none", False, f"a catalogue entry: the data at {location} follows that bucket's lifecycle")
+        retained = retention("none", False,
+                             f"a catalogue entry: the data at {location} follows that bucket's lifecycle")
     else:
         retained = retention("unknown", None, "a catalogue entry without an S3 location")
     return scope.dataset(
@@ -139,9 +140,8 @@ def table_format(parameters: dict[str, str], storage: dict[str, Any], iceberg: b
     declared = (parameters.get("classification") or "").lower()
     if declared:
         return declared
-    described = " ".join(
-        str(x).lower() for x in (storage.get("InputFormat"), (storage.get("SerdeInfo") or {}).get("SerializationLibrary"))
-    )
+    serde = (storage.get("SerdeInfo") or {}).get("SerializationLibrary")
+    described = f"{storage.get('InputFormat')} {serde}".lower()
     return next((fmt for key, fmt in _FORMATS_BY_CLASS if key in described), None)
 
 

@@ -33,7 +33,8 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
     host, port = endpoint.get("Address"), endpoint.get("Port") or 5439
     shared = {
         "tags": tags,
-        "properties": {"engine": "redshift", "endpoint": host, "port": port, "encrypted": bool(cluster.get("Encrypted"))},
+        "properties": {"engine": "redshift", "endpoint": host, "port": port,
+                       "encrypted": bool(cluster.get("Encrypted"))},
     }
     access = scope.source.databases.get(scope.name)
     if access:

@@ -23,7 +23,6 @@ import pickle
 import re
 import tempfile
 import threading
-import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -38,7 +37,7 @@ from adc.aws import AwsClients, error_kind
 from adc.config import Source, SourcesFile
 from adc.errors import AdcError
 from adc.harvest import dynamodb, glue, rds, redshift, s3
-from adc.harvest.context import ScopeContext, failure
+from adc.harvest.context import ScopeContext, failure, log_failure
 from adc.model import ObservedDataset, ScopeOutcome, ScopeStatus, Service
 from adc.naming import DatasetId
 from adc.register import store
@@ -202,7 +201,8 @@ def _absent_buckets(config: SourcesFile, listings: dict[str, set[str] | None],
     """Registered buckets no account lists. Bucket names are global, so every configured source that
     would harvest the bucket must have listed its account completely in this run, and none found it."""
     absent = []
-    for bucket in sorted({loc.namespace.removeprefix("s3://") for loc in registered if loc.namespace.startswith("s3://")}):
+    buckets = {loc.namespace.removeprefix("s3://") for loc in registered if loc.namespace.startswith("s3://")}
+    for bucket in sorted(buckets):
         wanting = [s for s in config.sources if "s3" in s.services and s.wants(bucket)]
         if not wanting or any(listings.get(s.name) is None for s in wanting):
             continue  # a source that would know was not in this run, or its listing failed
@@ -272,9 +272,7 @@ def run_scope(scope: ScopeContext, engine: Engine, run_id: str) -> ScopeOutcome:
         except AWS_ERRORS as exc:
             _failed(outcome, exc)
         except Exception as exc:  # noqa: BLE001 - one scope's bug must not read as the estate vanishing
-            # the frames, not the message: a message might quote a value being read
-            log.error("harvest of %s failed with %s:\n%s", outcome.unit, type(exc).__name__,
-                      "".join(traceback.format_tb(exc.__traceback__)))
+            log_failure(log, f"harvest of {outcome.unit}", exc)
             _failed(outcome, exc)
         spool.seek(0)
         store.record_unit(engine, run_id, outcome, _unspool(spool))

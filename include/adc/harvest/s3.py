@@ -10,6 +10,7 @@ Without s3:GetObject the datasets are still listed; their schemas are recorded a
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,9 +23,11 @@ from adc.aws import AwsClients, error_kind
 from adc.config import Source
 from adc.harvest import layout, schema
 from adc.harvest.classify import classify_columns
-from adc.harvest.context import ScopeContext, failure, retention, tag_dict
+from adc.harvest.context import ScopeContext, failure, log_failure, retention, tag_dict
 from adc.model import ObservedDataset, SchemaStatus
 from adc.naming import DatasetId
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 MAX_WAITING = 64  # described datasets waiting for their schema before the listing pauses
@@ -155,6 +158,10 @@ def read_schema(scope: ScopeContext, s3: Any, dataset: ObservedDataset, listing:
                 return
             _unreadable(scope, dataset, sample.key, failure(exc))
             continue
+        except Exception as exc:  # noqa: BLE001 - one odd file must not fail its bucket
+            log_failure(log, f"reading s3://{scope.name}/{sample.key}", exc)
+            _unreadable(scope, dataset, sample.key, failure(exc))
+            continue
         dataset.fields = classify_columns(found.columns, found.rows)
         if dataset.format in (None, "gz"):  # the name declared nothing useful: what the content is
             dataset.format = found.format
@@ -251,7 +258,8 @@ def lifecycle_retention(prefix: str, rules: list[dict[str, Any]] | None) -> dict
     for rule in rules:
         expires = rule["expiration_days"] or rule["expiration_date"]
         if rule["status"] == "Enabled" and expires and not rule["tag_filter"] and path.startswith(rule["prefix"]):
-            when = f"after {rule['expiration_days']} days" if rule["expiration_days"] else f"on {rule['expiration_date']}"
+            days, date = rule["expiration_days"], rule["expiration_date"]
+            when = f"after {days} days" if days else f"on {date}"
             return retention("s3_lifecycle", True, f"lifecycle rule {rule['id']!r} expires objects {when}")
     return retention("s3_lifecycle", False,
                      f"{len(rules)} lifecycle rule(s), none expiring every object under {path or 'the bucket'}")

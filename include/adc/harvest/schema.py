@@ -132,7 +132,8 @@ def arrow_type(t: Any) -> str:
     if pt.is_map(t):
         return f"map<{arrow_type(t.key_type)},{arrow_type(t.item_type)}>"
     if pt.is_struct(t):
-        return "struct<" + ",".join(f"{t.field(i).name}:{arrow_type(t.field(i).type)}" for i in range(t.num_fields)) + ">"
+        members = (t.field(i) for i in range(t.num_fields))
+        return "struct<" + ",".join(f"{m.name}:{arrow_type(m.type)}" for m in members) + ">"
     if pt.is_dictionary(t):
         return arrow_type(t.value_type)
     return str(t)

@@ -51,8 +51,8 @@ def test_rds_tables_through_the_sql_inspector_are_named_by_the_rds_endpoint(moto
     assert set(tables) == {f"{database}.casework.{t}" for t in ("applicant", "application", "document", "decision")} | {
         f"{database}.audit.access_log"}
     applicant = fields(tables[f"{database}.casework.applicant"])
-    assert {n for n, (c, _) in applicant.items() if c == P} == {"applicant_id", "full_name", "date_of_birth", "nationality",
-                                                                 "email", "phone_number", "postcode"}
+    assert {n for n, (c, _) in applicant.items() if c == P} == {
+        "applicant_id", "full_name", "date_of_birth", "nationality", "email", "phone_number", "postcode"}
     assert fields(tables[f"{database}.audit.access_log"])["ip_address"] == (P, "ip_address")
     assert fields(tables[f"{database}.casework.document"])["passport_number"] == (P, "passport_number")
     applicant_record = tables[f"{database}.casework.applicant"]
@@ -102,8 +102,9 @@ def test_rds_listing_paginates(moto, sqlite_register, monkeypatch):
 
 def test_a_redshift_cluster_and_its_tables(moto, sqlite_register, casework_database):
     aws(moto, "redshift").create_cluster(
-        ClusterIdentifier="dcr-analytics", NodeType="dc2.large", MasterUsername="admin", MasterUserPassword="Password123",
-        DBName="analytics", Encrypted=True, Tags=[{"Key": "iar:asset-id", "Value": "IA-0070"}])
+        ClusterIdentifier="dcr-analytics", NodeType="dc2.large", MasterUsername="admin",
+        MasterUserPassword="Password123", DBName="analytics", Encrypted=True,
+        Tags=[{"Key": "iar:asset-id", "Value": "IA-0070"}])
     config = sources({"services": ["redshift"], "databases": {"dcr-analytics": {"url": casework_database,
                                                                                  "schemas": ["audit"]}}})
     harvest(sqlite_register, config)

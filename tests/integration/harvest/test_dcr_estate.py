@@ -160,7 +160,8 @@ def test_the_properties_other_areas_read(dcr_datasets):
     assert curated["retention_control"]["kind"] == "s3_lifecycle" and curated["retention_control"]["active"] is True
     sandbox = d[("s3://dcr-analytics-sandbox-7f3a", "tmp")]["properties"]
     assert sandbox["bucket"]["encryption"] == "none" and sandbox["bucket"]["public_access_block"] is False
-    assert sandbox["retention_control"] == {"kind": "none", "active": False, "detail": "the bucket has no lifecycle rules"}
+    assert sandbox["retention_control"] == {"kind": "none", "active": False,
+                                            "detail": "the bucket has no lifecycle rules"}
     bookings = d[(f"arn:aws:dynamodb:{REGION}:123456789012", "table/dcr-prod-appointment-bookings")]["properties"]
     assert bookings["ttl"]["status"] == "DISABLED"  # planted 5
     assert bookings["retention_control"]["kind"] == "dynamodb_ttl" and bookings["retention_control"]["active"] is False

@@ -78,8 +78,10 @@ def test_dynamodb_list_tables_paginates_and_tables_are_batched_into_units(moto, 
 def test_dynamodb_keys_ttl_tags_and_sampled_attributes(moto, sqlite_register):
     dynamodb = aws(moto, "dynamodb")
     arn = dynamodb.create_table(
-        TableName="people", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "n", "AttributeType": "N"}],
+        TableName="people",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "n", "AttributeType": "N"}],
         BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
     dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "iar:asset-id", "Value": "IA-1"}])
     dynamodb.update_time_to_live(TableName="people", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"})

@@ -26,7 +26,8 @@ def test_a_run_whose_unit_never_finished_fails_and_changes_nothing(moto, registe
     plan = runner.start(register, sources(), "r2", ["src"], triggered_by="test")
     runner.run_unit(next(u for u in plan.units if u.scopes == ["new-bucket"]), config=sources(), engine=register,
                     run_id="r2")  # the other unit's task "crashed": it never recorded its scope
-    with pytest.raises(runner.HarvestIncomplete, match=re.escape("never harvested (their tasks failed): src|s3|eu-west-2|kept")):
+    never = re.escape("never harvested (their tasks failed): src|s3|eu-west-2|kept")
+    with pytest.raises(runner.HarvestIncomplete, match=never):
         runner.finish(register, "r2", units=plan.units, errors=plan.errors)
     assert current(register) == before
     with register.connect() as conn:

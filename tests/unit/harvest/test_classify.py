@@ -12,12 +12,14 @@ P, S, C, N = (Classification.PERSONAL, Classification.SPECIAL, Classification.CR
     ("name", "classification", "category"),
     [
         # the DCR estate (../shared/domain/GOVERNANCE.md)
-        ("complainant_name", P, "name"), ("health_condition", S, "health"), ("ethnic_origin", S, "racial_or_ethnic_origin"),
+        ("complainant_name", P, "name"), ("health_condition", S, "health"),
+        ("ethnic_origin", S, "racial_or_ethnic_origin"),
         ("religion", S, "religious_or_philosophical_beliefs"), ("criminal_record_flag", C, "criminal_offence"),
         ("union_subs_deduction", S, "trade_union_membership"), ("accessibility_needs", S, "health"),
         ("ethnicity", S, "racial_or_ethnic_origin"), ("disability", S, "health"),
         ("sexual_orientation", S, "sex_life_or_sexual_orientation"), ("fingerprint_template_hash", S, "biometric"),
-        ("face_image_uri", S, "biometric"), ("client_ip", P, "ip_address"), ("ni_number", P, "national_insurance_number"),
+        ("face_image_uri", S, "biometric"), ("client_ip", P, "ip_address"),
+        ("ni_number", P, "national_insurance_number"),
         ("nino", P, "national_insurance_number"), ("dob", P, "date_of_birth"), ("passport_no", P, "passport_number"),
         ("nationality", P, "nationality"), ("address", P, "address"), ("email", P, "email"), ("phone", P, "phone"),
         ("full_name", P, "name"), ("date_of_birth", P, "date_of_birth"), ("postcode", P, "address"),

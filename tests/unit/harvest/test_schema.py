@@ -71,7 +71,8 @@ def test_parquet_nested_and_decimal_types():
 @pytest.mark.parametrize("damage", ["truncated", "not parquet", "tiny"])
 def test_a_broken_parquet_file_is_unreadable(damage):
     data = to_parquet(ROWS)
-    data = {"truncated": data[: len(data) // 2], "not parquet": b"hello world, not parquet" * 10, "tiny": b"PAR1"}[damage]
+    damaged = {"truncated": data[: len(data) // 2], "not parquet": b"hello world, not parquet" * 10, "tiny": b"PAR1"}
+    data = damaged[damage]
     with pytest.raises(Unreadable):
         read(data, "parquet")
 
