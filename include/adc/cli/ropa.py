@@ -21,7 +21,7 @@ def _engine():
 def _import(args: argparse.Namespace) -> int:
     from adc.ropa import exports
 
-    counts = exports.import_file(_engine(), Path(args.file), actor=args.actor)
+    counts = exports.import_file(_engine(), Path(args.file), actor=args.actor or _login_name())
     print(f"imported {args.file}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     return 0
 
@@ -145,6 +145,13 @@ def _pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment (e.g. a container's arbitrary uid)
+        return "cli"
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -163,7 +170,7 @@ def add_commands(subparsers) -> None:
                         "import activities from a CSV or XLSX file in the ICO layout (all or nothing: every problem "
                         "is reported with its row and column, and nothing is applied unless there are none)")
     parser.add_argument("file", help="a .csv (headings in row 1) or .xlsx (sheet 'Template', plus sheet 'ADC')")
-    parser.add_argument("--as", dest="actor", default=getpass.getuser(),
+    parser.add_argument("--as", dest="actor",
                         help="who the history records as making the change (default: your login name)")
 
     parser = add_parser(commands, "export", _export,
