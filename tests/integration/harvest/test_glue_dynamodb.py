@@ -99,3 +99,17 @@ def test_dynamodb_keys_ttl_tags_and_sampled_attributes(moto, sqlite_register):
     assert people["properties"]["retention_control"]["active"] is True
     assert people["properties"]["key_schema"][1] == {"name": "n", "key_type": "RANGE", "type": "number"}
     assert people["schema_status"] == "inferred"
+
+
+def test_each_region_is_listed_on_its_own(moto, sqlite_register):
+    for region in ("eu-west-2", "eu-west-1"):
+        aws(moto, "dynamodb", region).create_table(
+            TableName=f"bookings-{region}", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        aws(moto, "glue", region).create_database(DatabaseInput={"Name": f"db_{region.replace('-', '_')}"})
+    config = sources({"regions": ["eu-west-2", "eu-west-1"], "services": ["dynamodb", "glue"]})
+    summary = harvest(sqlite_register, config)
+    assert {(s["scope"], s["region"]) for s in summary["coverage"]["scopes"]} == {
+        ("bookings-eu-west-2", "eu-west-2"), ("bookings-eu-west-1", "eu-west-1"),
+        ("db_eu_west_2", "eu-west-2"), ("db_eu_west_1", "eu-west-1")}
+    assert (f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}", "table/bookings-eu-west-1") in current(sqlite_register)
