@@ -56,7 +56,8 @@ def render_summary(summary: dict[str, Any]) -> str:
         if error.get("scope") is None:
             lines.append(f"  listing failed: {error['source']} {error['service']} {error['region']}: {error['error']}")
     if summary["unreadable"]:
-        lines.append(f"  {summary['unreadable']} unreadable file(s) or table(s): see --json (coverage.scopes[].unreadable)")
+        lines.append(f"  {summary['unreadable']} unreadable file(s) or table(s): "
+                     "see --json (coverage.scopes[].unreadable)")
     merge = summary["merge"]
     lines.append(f"  register: {merge['added']} added, {merge['changed']} changed, {merge['unchanged']} unchanged, "
                  f"{merge['gone']} gone")
@@ -80,7 +81,8 @@ def _datasets(args: argparse.Namespace) -> int:
         marks = row["classification"] if row["classification"] != "none" else ""
         identity = f"{row['namespace']}/{row['name']}" if not row["namespace"].startswith("arn:") else (
             f"{row['namespace']}:{row['name']}")
-        print(f"{identity}  {row['service']}  {row['format'] or '-'}  {len(row['fields'] or [])} field(s)  {marks}".rstrip())
+        fields = len(row["fields"] or [])
+        print(f"{identity}  {row['service']}  {row['format'] or '-'}  {fields} field(s)  {marks}".rstrip())
     print(f"{len(rows)} dataset(s)", file=sys.stderr)
     return 0
 
