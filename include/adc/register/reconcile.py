@@ -26,6 +26,7 @@ temporary tables; Python loops only over finding kinds and sources, never over r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,7 +88,7 @@ from adc.register.tables import (
     observed_dataset,
     reconciliation_run,
 )
-from adc.register.types import Json, Name
+from adc.register.types import Json, Name, UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class Result:
     findings: dict[str, dict[str, int]]  # live (open, acknowledged) findings: {kind: {severity: n}}
     changes: dict[str, int]  # what this call changed (all zero when the register was already reconciled)
     absence: dict[str, dict[str, Any]]  # withheld mass absences by source
+    seconds: dict[str, float] = field(default_factory=dict)  # time per step
 
     @property
     def changed(self) -> bool:
@@ -140,7 +142,7 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "harvest_run_id": self.harvest_run_id, "status": self.status,
-                "findings": self.findings, "changes": self.changes, "absence": self.absence}
+                "findings": self.findings, "changes": self.changes, "absence": self.absence, "seconds": self.seconds}
 
 
 # --------------------------------------------------------------------------- scratch tables
@@ -166,11 +168,19 @@ coverage = _temp(
     Column("error_kind", String(100)), Column("error", Text), Column("unreadable", Json),
     indexes=(("namespace", "name"),),
 )
+# Which current dataset belongs to which asset, with the dataset's narrow columns copied along: the
+# checks after matching read this table, not the (wide) observed_dataset rows.
 match = _temp(
     "adc_match",
     Column("asset_id", String(32), primary_key=True), Column("version_id", VersionId, primary_key=True),
+    Column("namespace", Name()), Column("name", Name()), Column("last_seen_at", UTCDateTime),
+    Column("personal_data", Boolean), Column("special_categories", Text), Column("criminal_offence_data", Boolean),
+    Column("schema_status", String(20)), Column("retention_kind", String(40)), Column("retention_active", Boolean),
+    Column("holds_data", Boolean),  # neither a view nor a catalogue entry of data kept elsewhere (a symlink)
+    Column("owner_tag", Text),
     indexes=(("version_id",),),
 )
+MATCH_COLUMNS = [c.name for c in match.columns]
 alias = _temp(  # symlinks of current datasets: (dataset, the identity it is also known as)
     "adc_alias",
     Column("version_id", VersionId, nullable=False), Column("namespace", Name()), Column("name", Name()),
@@ -234,21 +244,26 @@ class Reconciliation:
         self.at = now()
         self.changes: dict[str, int] = {}
         self.absence: dict[str, dict[str, Any]] = {}
+        self.seconds: dict[str, float] = {}  # per step, for the log and the benchmark
+        self.linked = 0  # current datasets' symlinks (a Glue table's S3 location)
 
     def run(self) -> Result:
-        self.create_scratch()
-        self.find_coverage()
-        self.find_matches()
-        self.find_absence()
-        for build in self.candidate_builders().values():  # a loop over finding kinds, never over rows
-            build()
-        self.merge_findings()
-        self.update_assets()
+        steps = [self.create_scratch, self.find_coverage, self.find_matches, self.find_absence,
+                 *self.candidate_builders().values(),  # a loop over finding kinds, never over rows
+                 self.merge_findings, self.update_assets]
+        for step in steps:
+            started = time.perf_counter()
+            step()
+            self.seconds[step.__name__] = round(time.perf_counter() - started, 3)
         result = self.record_run()
         self.drop_scratch()
+        log.info("reconciliation %s: seconds per step %s", self.run_id, self.seconds)
         return result
 
     def create_scratch(self) -> None:
+        if self.conn.dialect.name == "postgresql":
+            # JIT compiling these one-off statements costs more than running them
+            self.conn.exec_driver_sql("SET LOCAL jit = off")
         self.drop_scratch()
         for table in scratch.sorted_tables:
             table.create(self.conn)
@@ -280,41 +295,58 @@ class Reconciliation:
         self.conn.execute(insert(coverage).from_select(columns, select(*(hs.c[c] for c in columns)).join(
             harvest_run, harvest_run.c.run_id == hs.c.run_id).where(harvest_run.c.status == "complete", ~superseded)))
 
+    def _facts(self, dataset) -> list:
+        """What adc_match keeps of a dataset (``dataset`` is observed_dataset or an alias of it)."""
+        d = dataset.c
+        holds_data = and_(func.coalesce(d.kind, "") != "view", d.symlinks.is_(None))
+        return [d.version_id, d.namespace, d.name, d.last_seen_at, d.personal_data, d.special_categories,
+                d.criminal_offence_data, d.schema_status, d.retention_kind, d.retention_active, holds_data,
+                d.tags[self.policy.tags.owner].as_string()]
+
+    def _add_matches(self, query) -> None:
+        self.conn.execute(insert(m).from_select(MATCH_COLUMNS, query.distinct()))
+
     def find_matches(self) -> None:
         conn = self.conn
         live_asset = and_(a.c.asset_id == loc.c.asset_id, a.c.status != "retired")
-        not_yet = ~exists().where(m.c.asset_id == loc.c.asset_id, m.c.version_id == od.c.version_id)
         # a location with a name: the dataset at it or under it, as one index range per location
         under = and_(od.c.namespace == loc.c.namespace, od.c.valid_to.is_(None), od.c.name >= loc.c.name,
                      od.c.name < loc.c.name + "0", or_(od.c.name == loc.c.name, od.c.name > loc.c.name + "/"))
-        conn.execute(insert(m).from_select(["asset_id", "version_id"], select(loc.c.asset_id, od.c.version_id)
-                     .select_from(loc).join(a, live_asset).join(od, under)
-                     .where(loc.c.name != "", od.c.gone.is_(False)).distinct()))
-        # a whole namespace (an empty name): everything in it
-        conn.execute(insert(m).from_select(["asset_id", "version_id"], select(loc.c.asset_id, od.c.version_id)
-                     .select_from(loc).join(a, live_asset)
-                     .join(od, and_(od.c.namespace == loc.c.namespace, od.c.valid_to.is_(None)))
-                     .where(loc.c.name == "", od.c.gone.is_(False), not_yet).distinct()))
+        self._add_matches(select(loc.c.asset_id, *self._facts(od)).select_from(loc).join(a, live_asset).join(od, under)
+                          .where(loc.c.name != "", od.c.gone.is_(False)))
+        # a whole namespace (an empty name): everything in it. ("|| ''" keeps SQLite from scanning the
+        # estate to probe the locations: the few whole-namespace locations probe the estate instead.)
+        self._add_matches(select(loc.c.asset_id, *self._facts(od)).select_from(loc).join(a, live_asset)
+                          .join(od, and_(od.c.namespace == loc.c.namespace + "", od.c.valid_to.is_(None)))
+                          .where(loc.c.name == "", od.c.gone.is_(False),
+                                 ~exists().where(m.c.asset_id == loc.c.asset_id, m.c.version_id == od.c.version_id)))
         # symlinks: a dataset whose other identity is covered belongs to that asset...
         links = json_elements(od.c.record, "symlinks")
         conn.execute(insert(alias).from_select(
             ["version_id", "namespace", "name"],
             select(od.c.version_id, links.c.value["namespace"].as_string(), links.c.value["name"].as_string())
-            .select_from(od).join(links, literal(True)).where(PRESENT)))
-        conn.execute(insert(m).from_select(["asset_id", "version_id"], select(loc.c.asset_id, alias.c.version_id)
-                     .select_from(alias).join(loc, covers(loc.c.namespace, loc.c.name, alias.c.namespace, alias.c.name))
-                     .join(a, live_asset)
-                     .where(~exists().where(m.c.asset_id == loc.c.asset_id, m.c.version_id == alias.c.version_id))
-                     .distinct()))
+            .select_from(od).join(links, literal(True)).where(PRESENT, od.c.symlinks.is_not(None))))
+        self.linked = conn.execute(select(func.count()).select_from(alias)).scalar_one()
+        if self.linked:
+            self._analyze(alias)  # so the planner starts from the few links, not from the estate
+            self._add_symlink_matches()
+        self._analyze(coverage, match)
+
+    def _add_symlink_matches(self) -> None:
+        live_asset = and_(a.c.asset_id == loc.c.asset_id, a.c.status != "retired")
+        self._add_matches(select(loc.c.asset_id, *self._facts(od)).select_from(alias)
+                          .join(loc, covers(loc.c.namespace, loc.c.name, alias.c.namespace, alias.c.name))
+                          .join(a, live_asset).join(od, od.c.version_id == alias.c.version_id)
+                          .where(~exists().where(m.c.asset_id == loc.c.asset_id, m.c.version_id == alias.c.version_id)))
         # ...and so does the dataset a matched one links to (the S3 data behind a registered Glue table)
         target, known = od.alias("target"), m.alias("known")
-        conn.execute(insert(m).from_select(["asset_id", "version_id"], select(m.c.asset_id, target.c.version_id)
-                     .select_from(alias).join(m, m.c.version_id == alias.c.version_id)
-                     .join(target, and_(target.c.namespace == alias.c.namespace, target.c.name == alias.c.name,
-                                        target.c.valid_to.is_(None), target.c.gone.is_(False)))
-                     .where(~exists().where(known.c.asset_id == m.c.asset_id, known.c.version_id == target.c.version_id))
-                     .distinct()))
-        self._analyze(coverage, match, alias)
+        self._add_matches(select(m.c.asset_id, *self._facts(target)).select_from(alias)
+                          .join(m, m.c.version_id == alias.c.version_id)
+                          .join(target, and_(target.c.namespace == alias.c.namespace + "",  # the few links lead
+                                             target.c.name == alias.c.name,
+                                             target.c.valid_to.is_(None), target.c.gone.is_(False)))
+                          .where(~exists().where(known.c.asset_id == m.c.asset_id,
+                                                 known.c.version_id == target.c.version_id)))
 
     def find_absence(self) -> None:
         conn = self.conn
@@ -375,7 +407,7 @@ class Reconciliation:
 
     def unregistered_datasets(self) -> None:
         uri = dataset_uri(od.c.namespace, od.c.name)
-        schema_status = od.c.record["schema_status"].as_string()
+        schema_status = od.c.schema_status
         known = schema_status.in_(KNOWN_SCHEMA)
         tags = self.policy.tags
         fields = json_elements(od.c.record, "fields")
@@ -385,8 +417,8 @@ class Reconciliation:
             dataset=uri, service=od.c.service, source=od.c.source, scope=od.c.scope, kind=od.c.kind,
             format=od.c.format, schema_status=schema_status, classification=od.c.classification,
             special_categories=od.c.special_categories, criminal_offence_data=json_bool(od.c.criminal_offence_data),
-            columns=embed(sensitive), asset_id_tag=od.c.record[("tags", tags.asset_id)].as_string(),
-            owner_tag=od.c.record[("tags", tags.owner)].as_string(),
+            columns=embed(sensitive), asset_id_tag=od.c.tags[tags.asset_id].as_string(),
+            owner_tag=od.c.tags[tags.owner].as_string(),
         )
         self._add(
             select(literal("unregistered_dataset"), uri,
@@ -442,11 +474,11 @@ class Reconciliation:
     def classification_mismatches(self) -> None:
         conn = self.conn
         # a dataset holds what its asset does not declare (prefiltered on the dataset's derived columns)
-        undeclared_special = or_(*(and_(listed(od.c.special_categories, c), ~listed(a.c.special_categories, c))
+        undeclared_special = or_(*(and_(listed(m.c.special_categories, c), ~listed(a.c.special_categories, c))
                                    for c in SPECIAL_CATEGORIES))
-        grave = or_(and_(od.c.special_categories.is_not(None), undeclared_special),
-                    and_(od.c.criminal_offence_data, ~a.c.criminal_offence_data))
-        undeclared = and_(od.c.personal_data, or_(~a.c.personal_data, grave))
+        grave = or_(and_(m.c.special_categories.is_not(None), undeclared_special),
+                    and_(m.c.criminal_offence_data, ~a.c.criminal_offence_data))
+        undeclared = and_(m.c.personal_data, or_(~a.c.personal_data, grave))
         fields = json_elements(od.c.record, "fields")
         f_class, f_category = fields.c.value["classification"].as_string(), fields.c.value["category"].as_string()
         field_undeclared = or_(
@@ -457,7 +489,7 @@ class Reconciliation:
         )
         conn.execute(insert(flagged).from_select(
             ["kind", "asset_id", "dataset", "item", "label", "rank"],
-            select(literal("classification_mismatch"), m.c.asset_id, dataset_uri(od.c.namespace, od.c.name),
+            select(literal("classification_mismatch"), m.c.asset_id, dataset_uri(m.c.namespace, m.c.name),
                    _field_json(fields), fields.c.value["name"].as_string(),
                    case((f_class == "personal", 1), else_=0))
             .select_from(m).join(a, a.c.asset_id == m.c.asset_id).join(od, od.c.version_id == m.c.version_id)
@@ -469,11 +501,11 @@ class Reconciliation:
                         a.c.asset_id + " (" + a.c.name + ") does not declare what its datasets hold: ")
         # the reverse: declares personal data, yet every dataset's schema was read and none shows any
         datasets = (select(m.c.asset_id, func.count().label("n"),
-                           json_agg(dataset_uri(od.c.namespace, od.c.name), order_by=od.c.name).label("uris"))
-                    .select_from(m).join(od, od.c.version_id == m.c.version_id)
+                           json_agg(dataset_uri(m.c.namespace, m.c.name), order_by=m.c.name).label("uris"))
+                    .select_from(m).join(a, and_(a.c.asset_id == m.c.asset_id, a.c.personal_data))
                     .group_by(m.c.asset_id)
-                    .having(func.max(case((or_(od.c.personal_data, ~od.c.record["schema_status"].as_string()
-                                                .in_(KNOWN_SCHEMA)), 1), else_=0)) == 0)
+                    .having(func.max(case((or_(m.c.personal_data, func.coalesce(m.c.schema_status, "").not_in(
+                        KNOWN_SCHEMA)), 1), else_=0)) == 0)
                     .subquery())
         self._add(
             select(literal("classification_mismatch"), a.c.asset_id, literal("low"), a.c.asset_id,
@@ -487,32 +519,29 @@ class Reconciliation:
 
     def owner_mismatches(self) -> None:
         key = self.policy.tags.owner
-        tag = od.c.record[("tags", key)].as_string()
+        tag = m.c.owner_tag
         self.conn.execute(insert(flagged).from_select(
             ["kind", "asset_id", "dataset", "item", "label", "rank"],
-            select(literal("owner_mismatch"), m.c.asset_id, dataset_uri(od.c.namespace, od.c.name),
+            select(literal("owner_mismatch"), m.c.asset_id, dataset_uri(m.c.namespace, m.c.name),
                    json_object(tag=key, value=tag), key + "=" + tag, literal(2))
-            .select_from(m).join(a, a.c.asset_id == m.c.asset_id).join(od, od.c.version_id == m.c.version_id)
+            .select_from(m).join(a, a.c.asset_id == m.c.asset_id)
             .where(func.trim(func.coalesce(tag, "")) != "",
                    func.lower(func.trim(tag)) != func.lower(func.trim(func.coalesce(a.c.owner, ""))))))
         self._per_asset("owner_mismatch", "tags", json_object(owner=func.coalesce(a.c.owner, "")),
                         a.c.asset_id + "'s owner is " + func.coalesce(a.c.owner, "nobody") + " but a dataset is tagged ")
 
     def retention_mismatches(self) -> None:
-        control = od.c.record[("properties", "retention_control")]
-        kind = od.c.record[("properties", "retention_control", "kind")].as_string()
-        active = od.c.record[("properties", "retention_control", "active")].as_boolean()
+        control = od.c.record[("properties", "retention_control")]  # the evidence (flagged rows only)
+        kind, active = m.c.retention_kind, m.c.retention_active
         self.conn.execute(insert(flagged).from_select(
             ["kind", "asset_id", "dataset", "item", "label", "rank"],
-            select(literal("retention_mismatch"), m.c.asset_id, dataset_uri(od.c.namespace, od.c.name),
-                   embed(control), dataset_uri(od.c.namespace, od.c.name), literal(1))
+            select(literal("retention_mismatch"), m.c.asset_id, dataset_uri(m.c.namespace, m.c.name),
+                   embed(control), dataset_uri(m.c.namespace, m.c.name), literal(1))
             .select_from(m).join(a, a.c.asset_id == m.c.asset_id).join(od, od.c.version_id == m.c.version_id)
             .where(func.trim(func.coalesce(a.c.retention_schedule, "")) != "",
                    or_(a.c.disposal_action.is_(None), a.c.disposal_action == "destroy"),
                    or_(kind == "none", and_(kind != "unknown", active.is_(False))),
-                   # only data held in place: a view holds none, a catalogue entry's data is judged at
-                   # its location (its symlink), which is itself a dataset
-                   func.coalesce(od.c.kind, "") != "view", json_length(od.c.record["symlinks"]) == 0)))
+                   m.c.holds_data)))  # a view holds none; a catalogue entry's data is judged at its location
         self._per_asset("retention_mismatch", "controls",
                         json_object(retention_schedule=a.c.retention_schedule,
                                     disposal_action=func.coalesce(a.c.disposal_action, "")),
@@ -538,7 +567,8 @@ class Reconciliation:
 
     def schema_drift(self) -> None:
         self._drift_from_previous_version()
-        self._drift_from_files()
+        if self.linked:
+            self._drift_from_files()
         uri = dataset_uri(od.c.namespace, od.c.name)
         owner = select(func.min(m.c.asset_id)).where(m.c.version_id == od.c.version_id).scalar_subquery()
         changed = json_length(drift.c.added) + json_length(drift.c.removed) + json_length(drift.c.retyped)
@@ -603,10 +633,9 @@ class Reconciliation:
                        only_in_files, file_fields.c.value["classification"].as_string() != "none"))
             .select_from(alias)
             .join(od, od.c.version_id == alias.c.version_id)
-            .join(files, and_(files.c.namespace == alias.c.namespace, files.c.name == alias.c.name,
+            .join(files, and_(files.c.namespace == alias.c.namespace + "", files.c.name == alias.c.name,  # links lead
                               files.c.valid_to.is_(None), files.c.gone.is_(False)))
-            .where(PRESENT, od.c.record["schema_status"].as_string() == "catalogue",
-                   files.c.record["schema_status"].as_string() == "inferred")))
+            .where(PRESENT, od.c.schema_status == "catalogue", files.c.schema_status == "inferred")))
 
     def unreadable_sources(self) -> None:
         cov = coverage
@@ -708,11 +737,11 @@ class Reconciliation:
             update(a).where(gone).values(status="missing", missing_since=self.seen_at, updated_at=self.at)).rowcount
 
         # the last harvest that saw one of its datasets (an observation, not a change: no history)
-        last_seen = (select(func.max(od.c.last_seen_at)).select_from(m).join(od, od.c.version_id == m.c.version_id)
-                     .where(m.c.asset_id == a.c.asset_id).scalar_subquery())
+        latest = (select(m.c.asset_id, func.max(m.c.last_seen_at).label("seen")).group_by(m.c.asset_id)
+                  .subquery("latest"))
         self.changes["last_seen"] = conn.execute(
-            update(a).where(seen, a.c.last_seen_at.is_distinct_from(last_seen)).values(last_seen_at=last_seen)
-        ).rowcount
+            update(a).where(a.c.asset_id == latest.c.asset_id, a.c.last_seen_at.is_distinct_from(latest.c.seen))
+            .values(last_seen_at=latest.c.seen)).rowcount
 
     def record_run(self) -> Result:
         conn = self.conn
@@ -730,7 +759,7 @@ class Reconciliation:
         elif any(self.changes.values()) or (row["status"], row["absence_decision"], row["absence_decided_by"]) != (
                 status, decision, decided_by):
             conn.execute(update(reconciliation_run).where(reconciliation_run.c.run_id == self.run_id).values(**values))
-        return Result(self.run_id, self.harvest_run_id, status, live, dict(self.changes), self.absence)
+        return Result(self.run_id, self.harvest_run_id, status, live, dict(self.changes), self.absence, self.seconds)
 
 
 def _field_json(fields) -> Any:

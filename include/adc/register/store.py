@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy import Engine, and_, case, delete, exists, func, insert, literal, null, or_, select, true, update
 
 from adc.model import ObservedDataset, ScopeOutcome
 from adc.register.db import exclusive
+from adc.register.sqlfn import json_length
 from adc.register.tables import harvest_run, harvest_scope, observation, observed_dataset
 
 BATCH = 1000
@@ -197,7 +198,7 @@ def finish_run(engine: Engine, run_id: str, summary: dict[str, Any] | None = Non
                 [
                     "namespace", "name", "service", "source", "region", "scope", "kind", "format", "location",
                     "classification", "personal_data", "special_categories", "criminal_offence_data",
-                    "content_hash", "record",
+                    "schema_status", "tags", "retention_kind", "retention_active", "symlinks", "content_hash", "record",
                     "object_count", "size_bytes", "first_seen_run", "first_seen_at", "last_seen_run",
                     "last_seen_at", "gone",
                 ],
@@ -215,6 +216,11 @@ def finish_run(engine: Engine, run_id: str, summary: dict[str, Any] | None = Non
                     rec["personal_data"].as_boolean(),
                     rec["special_categories"].as_string(),
                     func.coalesce(rec["criminal_offence_data"].as_boolean(), False),
+                    rec["schema_status"].as_string(),
+                    rec["tags"],
+                    rec[("properties", "retention_control", "kind")].as_string(),
+                    rec[("properties", "retention_control", "active")].as_boolean(),
+                    case((json_length(rec["symlinks"]) > 0, rec["symlinks"]), else_=null()),
                     ob.c.content_hash,
                     rec,
                     rec["object_count"].as_integer(),

@@ -147,8 +147,13 @@ observed_dataset = Table(
     Column("personal_data", Boolean, nullable=False, server_default=text("false")),
     Column("special_categories", Text),
     Column("criminal_offence_data", Boolean, nullable=False, server_default=text("false")),
+    # copied out of the record at merge time, so reconciliation reads narrow columns, not the document
+    Column("schema_status", String(20)),
+    Column("tags", Json),
+    Column("retention_kind", String(40)),  # properties.retention_control: kind and active
+    Column("retention_active", Boolean),
+    Column("symlinks", Json),  # NULL when it has none
     Column("content_hash", String(64), nullable=False),
-    Column("record", Json, nullable=False),  # the full ObservedDataset.to_dict()
     Column("object_count", BigInteger),
     Column("size_bytes", BigInteger),
     Column("first_seen_run", String(250), nullable=False),
@@ -157,6 +162,8 @@ observed_dataset = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("valid_to", UTCDateTime),  # when superseded by a new version or found gone
     Column("gone", Boolean, nullable=False, server_default=text("false")),  # absent from a complete listing
+    # the full ObservedDataset.to_dict(), last: SQLite then reads every other column without it
+    Column("record", Json, nullable=False),
 )
 Index(
     "uq_observed_dataset_current",

@@ -116,8 +116,12 @@ def upgrade() -> None:
     sa.Column('personal_data', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('special_categories', sa.Text(), nullable=True),
     sa.Column('criminal_offence_data', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
+    sa.Column('schema_status', sa.String(length=20), nullable=True),
+    sa.Column('tags', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('retention_kind', sa.String(length=40), nullable=True),
+    sa.Column('retention_active', sa.Boolean(), nullable=True),
+    sa.Column('symlinks', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
-    sa.Column('record', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('object_count', sa.BigInteger(), nullable=True),
     sa.Column('size_bytes', sa.BigInteger(), nullable=True),
     sa.Column('first_seen_run', sa.String(length=250), nullable=False),
@@ -126,6 +130,7 @@ def upgrade() -> None:
     sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('valid_to', sa.DateTime(timezone=True), nullable=True),
     sa.Column('gone', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
+    sa.Column('record', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('version_id', name=op.f('pk_observed_dataset'))
     )
     with op.batch_alter_table('observed_dataset', schema=None) as batch_op:
