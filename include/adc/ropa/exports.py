@@ -103,11 +103,9 @@ def _write_sheet(sheet, headings: list[str], data: list[list[Any]], Font, Alignm
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in data:
-        sheet.append([None] * len(row))
+    for number, row in enumerate(data, start=2):
         for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=sheet.max_row, column=column)
-            cell.value = value
+            cell = sheet.cell(row=number, column=column, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with
             elif isinstance(value, date):
