@@ -262,8 +262,10 @@ class Reconciliation:
 
     def create_scratch(self) -> None:
         if self.conn.dialect.name == "postgresql":
-            # JIT compiling these one-off statements costs more than running them
+            # JIT compiling these one-off statements costs more than running them; sorts and hashes
+            # over the estate fit in memory rather than spilling
             self.conn.exec_driver_sql("SET LOCAL jit = off")
+            self.conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         self.drop_scratch()
         for table in scratch.sorted_tables:
             table.create(self.conn)

@@ -39,7 +39,8 @@ def upgrade() -> None:
     sa.Column('next_review_due', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('asset_id', name=op.f('pk_asset'))
+    sa.PrimaryKeyConstraint('asset_id', name=op.f('pk_asset')),
+    postgresql_with={'fillfactor': 70}
     )
     with op.batch_alter_table('asset', schema=None) as batch_op:
         batch_op.create_index('ix_asset_owner', ['owner'], unique=False)
