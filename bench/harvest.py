@@ -130,7 +130,7 @@ def run(quick: bool) -> str:
         f"N datasets x {OBJECTS_PER_DATASET} objects (Hive partitions; Parquet, CSV, JSON lines; {ROWS_PER_FILE} rows "
         f"a file) in {BUCKETS} buckets, plus N Glue tables, in a moto server on this machine. Baseline: a bare boto3 "
         "listing of the same buckets and tables. `adc harvest` adds bucket settings, one ranged read per dataset "
-        "for its schema, GetTags per Glue table, classification of every column, and the merge into a SQLite "
+        "for its schema, GetTags per Glue database, classification of every column, and the merge into a SQLite "
         "register. Both are measured as subprocesses (wall time including interpreter start; peak RSS of the "
         "process), alternately, three times up to N=1000 (the fastest of each is shown; the machine is shared).",
         "",

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 
 from adc.config import Source
 
@@ -51,6 +53,8 @@ class AwsClients:
             sts_endpoint = endpoint
         if self.source.role_arn:
             session = _assume_role(session, self.source, self.region, sts_endpoint)
+        # botocore parses every timestamp with dateutil: a third of a big S3 listing's CPU
+        session._session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_timestamp)
         self._session = session
         self._endpoint = endpoint
 
@@ -67,6 +71,16 @@ class AwsClients:
         if self._account is None:
             self._account = self.client("sts").get_caller_identity()["Account"]
         return self._account
+
+
+def _timestamp(value: Any) -> Any:
+    """ISO 8601 (each object of a listing) the quick way; anything else as botocore parses it."""
+    if isinstance(value, str) and len(value) > 10 and value[10] == "T":
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    return parse_timestamp(value)
 
 
 def _assume_role(session: Any, source: Source, region: str, sts_endpoint: str | None) -> Any:

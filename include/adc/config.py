@@ -109,6 +109,10 @@ class Source(_Strict):
         default_factory=dict, description="RDS instance or Redshift cluster id -> how to read its schemas."
     )
     sample_rows: int = Field(100, ge=1, le=1000, description="Rows read in memory per dataset to classify columns.")
+    glue_table_tags: bool = Field(
+        False, description="Also read each Glue table's own tags (one GetTags call per table); a table always "
+        "carries its database's tags."
+    )
     missing_threshold: float = Field(
         0.25, ge=0, le=1, description="Share of the source's assets that may go missing before a person must approve."
     )

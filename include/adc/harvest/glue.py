@@ -2,7 +2,9 @@
 
 A table whose location is on S3 is linked to the S3 dataset there (a symlink), so the catalogue
 entry and the files are known to be the same data. Columns come from the catalogue (partition keys
-included) and are classified by name; the catalogue holds no values to sample.
+included) and are classified by name; the catalogue holds no values to sample. Tags: the
+database's (one GetTags per database), with each table's own on top when the source asks for them
+(``glue_table_tags``: one more call per table, the slowest part of a large catalogue's harvest).
 
 Globs: a database is harvested when its name is included (or an include glob names tables in it,
 ``database.table_glob``); a table is left out when ``database.table`` matches an exclude glob.
@@ -64,25 +66,28 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
     """The tables of one database (GetTables, 100 a page). Raises when the listing fails."""
     glue = scope.clients.client("glue")
     database = scope.name
+    problems: list[str] = []
+    database_tags = resource_tags(glue, f"arn:aws:glue:{scope.region}:{scope.account}:database/{database}", problems)
     left_out = 0
     with ThreadPoolExecutor(scope.readers) as pool:
         for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
             tables = [t for t in page.get("TableList", ()) if table_wanted(scope.source, database, t["Name"])]
             left_out += len(page.get("TableList", ())) - len(tables)
-            yield from pool.map(lambda t: describe(scope, glue, t), tables)
+            yield from pool.map(lambda t: describe(scope, glue, t, database_tags, problems), tables)
     if left_out:
         scope.outcome.status = ScopeStatus.PARTIAL
         scope.outcome.error = f"{left_out} table(s) left out by the source's globs"
 
 
-def describe(scope: ScopeContext, glue: Any, table: dict[str, Any]) -> ObservedDataset:
+def describe(scope: ScopeContext, glue: Any, table: dict[str, Any], database_tags: dict[str, str],
+             database_problems: list[str]) -> ObservedDataset:
     database, name = scope.name, table["Name"]
     storage = table.get("StorageDescriptor") or {}
     parameters = table.get("Parameters") or {}
     table_type = table.get("TableType") or ""
     view = table_type.upper() == "VIRTUAL_VIEW"
     iceberg = parameters.get("table_type", "").upper() == "ICEBERG"
-    problems: list[str] = []
+    problems = list(database_problems)
     location = s3_location(storage.get("Location"))
     try:
         symlinks = [naming.parse_location(location)] if location else []
@@ -92,7 +97,10 @@ def describe(scope: ScopeContext, glue: Any, table: dict[str, Any]) -> ObservedD
     columns = [(c["Name"], c.get("Type") or "string") for c in storage.get("Columns", ())]
     partitions = [(c["Name"], c.get("Type") or "string") for c in table.get("PartitionKeys", ())]
     serde = (storage.get("SerdeInfo") or {}).get("SerializationLibrary")
-    tags = table_tags(glue, scope, database, name, problems)
+    tags = dict(database_tags)  # a table carries its database's tags, as an S3 dataset its bucket's
+    if scope.source.glue_table_tags:
+        tags.update(resource_tags(glue, f"arn:aws:glue:{scope.region}:{scope.account}:table/{database}/{name}",
+                                  problems))
     if view:
         retained = retention("none", False, "a view holds no data of its own")
     elif location:
@@ -145,10 +153,9 @@ def table_format(parameters: dict[str, str], storage: dict[str, Any], iceberg: b
     return next((fmt for key, fmt in _FORMATS_BY_CLASS if key in described), None)
 
 
-def table_tags(glue: Any, scope: ScopeContext, database: str, table: str, problems: list[str]) -> dict[str, str]:
-    arn = f"arn:aws:glue:{scope.region}:{scope.account}:table/{database}/{table}"
+def resource_tags(glue: Any, arn: str, problems: list[str]) -> dict[str, str]:
     try:
         return dict(glue.get_tags(ResourceArn=arn).get("Tags") or {})
     except ClientError as exc:
-        problems.append(f"tags unreadable: {failure(exc)}")
+        problems.append(f"tags of {arn.rsplit(':', 1)[-1]} unreadable: {failure(exc)}")
         return {}

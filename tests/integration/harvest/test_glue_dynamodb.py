@@ -113,3 +113,16 @@ def test_each_region_is_listed_on_its_own(moto, sqlite_register):
         ("bookings-eu-west-2", "eu-west-2"), ("bookings-eu-west-1", "eu-west-1"),
         ("db_eu_west_2", "eu-west-2"), ("db_eu_west_1", "eu-west-1")}
     assert (f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}", "table/bookings-eu-west-1") in current(sqlite_register)
+
+
+def test_glue_tables_carry_their_database_tags_and_their_own_when_asked(moto, sqlite_register):
+    glue = aws(moto, "glue")
+    glue.create_database(DatabaseInput={"Name": "hr"})
+    glue.tag_resource(ResourceArn=f"{GLUE}:database/hr", TagsToAdd={"iar:asset-id": "IA-6", "iar:owner": "frank"})
+    glue_table(glue, "hr", "payroll")
+    glue.tag_resource(ResourceArn=f"{GLUE}:table/hr/payroll", TagsToAdd={"iar:owner": "hr-systems-team"})
+    harvest(sqlite_register, sources({"services": ["glue"]}))
+    payroll = (GLUE, "table/hr/payroll")
+    assert current(sqlite_register)[payroll]["tags"] == {"iar:asset-id": "IA-6", "iar:owner": "frank"}
+    harvest(sqlite_register, sources({"services": ["glue"], "glue_table_tags": True}))
+    assert current(sqlite_register)[payroll]["tags"] == {"iar:asset-id": "IA-6", "iar:owner": "hr-systems-team"}
