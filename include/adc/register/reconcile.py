@@ -246,6 +246,7 @@ class Reconciliation:
         self.absence: dict[str, dict[str, Any]] = {}
         self.seconds: dict[str, float] = {}  # per step, for the log and the benchmark
         self.linked = 0  # current datasets' symlinks (a Glue table's S3 location)
+        self.approved: list[str] = []  # sources whose mass absence a person approved
 
     def run(self) -> Result:
         steps = [self.create_scratch, self.find_coverage, self.find_matches, self.find_absence,
@@ -369,7 +370,6 @@ class Reconciliation:
             )))
         newly = conn.execute(select(absent.c.source, func.count()).where(absent.c.newly)
                              .group_by(absent.c.source).order_by(absent.c.source)).all()
-        self.approved: list[str] = []
         for source_name, missing in newly:
             total = conn.execute(
                 select(func.count(func.distinct(loc.c.asset_id))).select_from(loc)
@@ -530,7 +530,8 @@ class Reconciliation:
             .where(func.trim(func.coalesce(tag, "")) != "",
                    func.lower(func.trim(tag)) != func.lower(func.trim(func.coalesce(a.c.owner, ""))))))
         self._per_asset("owner_mismatch", "tags", json_object(owner=func.coalesce(a.c.owner, "")),
-                        a.c.asset_id + "'s owner is " + func.coalesce(a.c.owner, "nobody") + " but a dataset is tagged ")
+                        a.c.asset_id + "'s owner is " + func.coalesce(a.c.owner, "nobody")
+                        + " but a dataset is tagged ")
 
     def retention_mismatches(self) -> None:
         control = od.c.record[("properties", "retention_control")]  # the evidence (flagged rows only)
@@ -557,7 +558,8 @@ class Reconciliation:
                               json_agg(embed(f.c.item), order_by=f.c.label).label("items"))
                        .where(f.c.kind == kind).group_by(f.c.asset_id, f.c.dataset).subquery())
         per_asset = (select(per_dataset.c.asset_id, func.min(per_dataset.c.rank).label("rank"),
-                            json_agg(json_object(dataset=per_dataset.c.dataset, **{items_key: embed(per_dataset.c["items"])}),
+                            json_agg(json_object(dataset=per_dataset.c.dataset,
+                                                 **{items_key: embed(per_dataset.c["items"])}),
                                      order_by=per_dataset.c.dataset).label("datasets"))
                      .group_by(per_dataset.c.asset_id).subquery())
         labels = select(text_agg(f.c.label)).where(f.c.kind == kind, f.c.asset_id == a.c.asset_id).scalar_subquery()
@@ -751,7 +753,8 @@ class Reconciliation:
         status = "awaiting_approval" if any(i["decision"] == "pending" for i in self.absence.values()) else "complete"
         decision = next((i["decision"] for i in self.absence.values()), "approved" if self.approved else None)
         decided_by = self.decision.by if self.decision and decision in ("approved", "rejected") else None
-        row = conn.execute(select(reconciliation_run).where(reconciliation_run.c.run_id == self.run_id)).mappings().first()
+        row = conn.execute(select(reconciliation_run).where(reconciliation_run.c.run_id == self.run_id)
+                           ).mappings().first()
         values = {"status": status, "finished_at": self.at, "absence_decision": decision,
                   "absence_decided_by": decided_by,
                   "counts": {"findings": live, "changes": self.changes, "absence": self.absence}}

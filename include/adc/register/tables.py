@@ -233,6 +233,8 @@ Index(
     sqlite_where=finding.c.status.in_(["open", "acknowledged", "dismissed"]),
     postgresql_where=finding.c.status.in_(["open", "acknowledged", "dismissed"]),
 )
+# (a query names the live statuses as parameters, which SQLite cannot match to the partial index)
+Index("ix_finding_kind_subject", finding.c.kind, finding.c.subject)
 Index("ix_finding_status_severity", finding.c.status, finding.c.severity)
 Index("ix_finding_asset_id", finding.c.asset_id)
 

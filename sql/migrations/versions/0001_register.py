@@ -71,6 +71,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('finding', schema=None) as batch_op:
         batch_op.create_index('ix_finding_asset_id', ['asset_id'], unique=False)
+        batch_op.create_index('ix_finding_kind_subject', ['kind', 'subject'], unique=False)
         batch_op.create_index('ix_finding_status_severity', ['status', 'severity'], unique=False)
         batch_op.create_index('uq_finding_live', ['kind', 'subject'], unique=True, sqlite_where=sa.text("status IN ('open', 'acknowledged', 'dismissed')"), postgresql_where=sa.text("status IN ('open', 'acknowledged', 'dismissed')"))
 
@@ -228,6 +229,7 @@ def downgrade() -> None:
     with op.batch_alter_table('finding', schema=None) as batch_op:
         batch_op.drop_index('uq_finding_live', sqlite_where=sa.text("status IN ('open', 'acknowledged', 'dismissed')"), postgresql_where=sa.text("status IN ('open', 'acknowledged', 'dismissed')"))
         batch_op.drop_index('ix_finding_status_severity')
+        batch_op.drop_index('ix_finding_kind_subject')
         batch_op.drop_index('ix_finding_asset_id')
 
     op.drop_table('finding')
