@@ -87,9 +87,28 @@ class AirflowStack:
             time.sleep(every)
         pytest.fail(f"waited {timeout:.0f} s for {what}; Airflow's log: {self.demo.logs / 'airflow.log'}")
 
+    def request(self, user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One REST call as ``user``, repeated (up to 4 times) while Airflow answers 500/503.
+
+        Under load, Airflow's own SQLite metadata database can stay locked past its busy timeout and
+        the API server answers 500 for that request (nothing written); the same request succeeds a
+        moment later. Any other status is returned as it is, for the test to judge.
+        """
+        for attempt in range(4):
+            response = self.api(user).client.request(method, path, **kwargs)
+            if response.status_code not in (500, 503):
+                return response
+            time.sleep(2 * (attempt + 1))
+        return response
+
+    def get(self, path: str, user: str = "admin", **params: Any) -> Any:
+        response = self.request(user, "GET", path, params=params)
+        response.raise_for_status()
+        return response.json()
+
     def task_instances(self, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
         """All task instances of one task in a run (every map index)."""
-        data = self.api("admin").get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)
+        data = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)
         return [ti for ti in data["task_instances"] if ti["task_id"] == task_id]
 
     def wait_for_task(self, dag_id: str, run_id: str, task_id: str, states: tuple[str, ...], *,
@@ -104,16 +123,15 @@ class AirflowStack:
     def hitl_details(self, user: str = "admin", *, dag_id: str = "~", run_id: str = "~",
                      **params: Any) -> list[dict[str, Any]]:
         """Human-in-the-loop requests visible to ``user`` (e.g. response_received=False)."""
-        data = self.api(user).get(f"/dags/{dag_id}/dagRuns/{run_id}/hitlDetails", limit=1000, **params)
+        data = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/hitlDetails", user, limit=1000, **params)
         return data["hitl_details"]
 
     def answer(self, user: str, *, dag_id: str, run_id: str, task_id: str, map_index: int,
                options: list[str], params: dict[str, Any] | None = None) -> httpx.Response:
         """Answer a human-in-the-loop task through the REST API as ``user`` (the response, unchecked)."""
-        return self.api(user).client.patch(
-            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
-            json={"chosen_options": options, "params_input": params or {}},
-        )
+        return self.request(user, "PATCH",
+                            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
+                            json={"chosen_options": options, "params_input": params or {}})
 
     def log_tail(self, name: str = "airflow.log", lines: int = 60) -> str:
         return _tail(self.demo.logs / name, lines)
