@@ -1,101 +1,161 @@
-"""A backfill of adc_lineage on the running Airflow (scheduler and all), twice: the same events.
+"""`airflow backfill create --dag-id adc_lineage` against a running Airflow, twice: the same events.
 
-The test stages its own history in the shared register, in May 2024 (long before anything the
-other tests write): a bucket of its own with two datasets on 1 May, a change on 3 May, and a last
-complete listing on 20 May that finds it empty, so nothing of it is present for other tests.
+Airflow here runs as in production, on a PostgreSQL metadata database (a throwaway one): with
+SQLite, Airflow creates a backfill's runs in several commits and, when the scheduler holds the
+lock, deletes them again while the scheduler may already be scheduling them (its API answers "not
+supported on SQLite under concurrent access"; its scheduler can crash). The DAG folder holds
+adc_lineage only; the register is a SQLite file with a staged history in May 2024.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "lineage"))
-from lineage_support import day, harvest_at, s3_dataset  # noqa: E402
+from lineage_support import change_asset, day, register_asset, two_harvests  # noqa: E402
+from openlineage_spec import validation  # noqa: E402
+
+from adc.demo.runner import Processes, free_port, wait_for  # noqa: E402
+from adc.register.db import make_engine, migrate  # noqa: E402
 
 pytestmark = pytest.mark.airflow
 
-BUCKET = "lineage-e2e-backfill"
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+FIRST, LAST = "2024-05-01", "2024-05-07"
 
 
-def backfill_runs(airflow) -> list[dict]:
-    data = airflow.api("admin").get("/dags/adc_lineage/dagRuns", limit=100, run_type="backfill")
-    return [r for r in data["dag_runs"] if r["logical_date"].startswith("2024-05-0")]
-
-
-def backfill(airflow, reprocess: str = "none") -> None:
-    """What `airflow backfill create --dag-id adc_lineage --from-date 2024-05-01 --to-date 2024-05-07
-    --max-active-runs 1` does, through the REST API (the CLI writes Airflow's SQLite metadata DB
-    itself and collides there with standalone's busy scheduler)."""
-    before = {r["dag_run_id"]: r.get("end_date") for r in backfill_runs(airflow)}
-    api = airflow.api("admin")
-    api.wait_for_dag("adc_lineage")
-    body = {"dag_id": "adc_lineage", "from_date": "2024-05-01T00:00:00Z", "to_date": "2024-05-07T00:00:00Z",
-            "max_active_runs": 1, "reprocess_behavior": reprocess}
-
-    def created():
-        # SQLite (the demo's metadata DB) answers 503 (or a 500 "Database error") while the scheduler
-        # holds its write lock: retry
-        response = api.client.post("/backfills", json=body)
-        assert response.status_code < 300 or response.status_code >= 500, response.text
-        return response.json() if response.status_code < 300 else None
-
-    backfill_id = airflow.wait(created, timeout=120, what="Airflow to accept the backfill", every=2)["id"]
-    airflow.wait(lambda: api.get(f"/backfills/{backfill_id}")["completed_at"], timeout=600,
-                 what=f"backfill {backfill_id} of adc_lineage to complete", every=2)
-
-    def finished():
-        runs = backfill_runs(airflow)
-        fresh = [r for r in runs if r["state"] in ("success", "failed") and r.get("end_date") != before.get(r["dag_run_id"])]
-        return runs if len(runs) == 7 and len(fresh) == 7 else None
-
-    runs = airflow.wait(finished, timeout=60, what="the 7 backfill runs of adc_lineage to finish")
-    assert {r["state"] for r in runs} == {"success"}, airflow.log_tail()
-
-
-def ours(lines: list[str]) -> list[str]:
-    return [line for line in lines if f'"namespace": "s3://{BUCKET}"' in line and '"dataset":' in line]
-
-
-def test_airflow_backfill_emits_the_past_and_twice_the_same_bytes(airflow, monkeypatch, tmp_path):
-    from adc.lineage import backfill as cli_backfill
-
-    engine = airflow.engine
-    harvest_at(engine, monkeypatch, "lineage-e2e-1", day(1), {BUCKET: [s3_dataset(BUCKET, "a", "name"),
-                                                                     s3_dataset(BUCKET, "b", "email")]})
-    harvest_at(engine, monkeypatch, "lineage-e2e-2", day(3), {BUCKET: [s3_dataset(BUCKET, "a", "name", "x"),
-                                                                     s3_dataset(BUCKET, "b", "email")]})
-    harvest_at(engine, monkeypatch, "lineage-e2e-3", day(20), {BUCKET: []})
+@pytest.fixture
+def airflow_on_postgres(tmp_path, postgres_databases, monkeypatch):
+    """Airflow standalone on a throwaway PostgreSQL metadata DB, with adc_lineage and a staged register."""
+    if postgres_databases is None:
+        pytest.skip("no PostgreSQL reachable: Airflow's backfills need a metadata database other than SQLite")
+    register_url = f"sqlite:///{tmp_path / 'register.db'}"
+    register = make_engine(register_url)
+    migrate(register)
+    two_harvests(register, monkeypatch)
+    register_asset(register, "IA-0001", "s3://b", day(2, 12), owner="bob")
+    change_asset(register, "IA-0001", day(5, 9, 30), owner="carol")
     monkeypatch.undo()
+    register.dispose()
 
-    events = airflow.demo.lineage_file
-    start = len(events.read_text().splitlines()) if events.exists() else 0
-    backfill(airflow)
-    middle = len(events.read_text().splitlines())
-    backfill(airflow, "completed")
-    lines = events.read_text().splitlines()
-    first, second = ours(lines[start:middle]), ours(lines[middle:])
-    assert len(first) == 2 + 2 + 3 + 2 * 4  # a, b; a, b; a, a', b; then a', b
-    assert first == second
+    metadata = postgres_databases.create()
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "adc_lineage.py").symlink_to(ROOT / "dags" / "adc_lineage.py")
+    port = free_port()
+    events = tmp_path / "events.jsonl"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "OPENLINEAGE"))},
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": metadata.replace("+psycopg://", "+psycopg_async://", 1),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "lineage-e2e-" + "x" * 64,
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "adc-e2e",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(events), "append": True}),
+        "ADC_REGISTER_URL": register_url,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    processes = Processes()
+    try:
+        airflow = processes.start("airflow", [AIRFLOW, "standalone"], env=env, log=tmp_path / "airflow.log")
+        wait_for(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=180, what="Airflow", process=airflow)
+        yield env, events, make_engine(metadata), tmp_path / "airflow.log"
+    finally:
+        processes.stop()
+        postgres_databases.drop(metadata)
 
-    # the same bytes as the shell's `adc lineage backfill` for those days
+
+def backfill(env: dict[str, str], metadata, log: Path, *extra: str) -> None:
+    """`airflow backfill create` for 1-7 May, then wait until the backfill has completed."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + 120
+    while True:  # the DAG must be parsed first
+        result = subprocess.run([AIRFLOW, "backfill", "create", "--dag-id", "adc_lineage", "--from-date", FIRST,
+                                 "--to-date", LAST, "--max-active-runs", "1", *extra],
+                                env=env, capture_output=True, text=True, timeout=300)
+        if result.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert result.returncode == 0, result.stderr[-2000:]
+    deadline = time.monotonic() + 600
+    with metadata.connect() as conn:
+        backfill_id = conn.execute(text("SELECT max(id) FROM backfill WHERE dag_id = 'adc_lineage'")).scalar()
+    while time.monotonic() < deadline:
+        with metadata.connect() as conn:
+            done = conn.execute(text("SELECT completed_at FROM backfill WHERE id = :id"), {"id": backfill_id}).scalar()
+            states = [r[0] for r in conn.execute(text(
+                "SELECT state FROM dag_run WHERE backfill_id = :id"), {"id": backfill_id})]
+        if done is not None:
+            assert states == ["success"] * 7, f"{states}; Airflow's log: {log}"
+            return
+        time.sleep(2)
+    pytest.fail(f"backfill {backfill_id} did not complete in 600 s; Airflow's log: {log}")
+
+
+def scheduled_run_done(metadata, log: Path) -> None:
+    """The DAG's own run for the latest day (it is unpaused; catchup is off): done, so that what
+    follows in the events file is the backfills' alone."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        with metadata.connect() as conn:
+            states = [r[0] for r in conn.execute(text(
+                "SELECT state FROM dag_run WHERE dag_id = 'adc_lineage' AND backfill_id IS NULL"))]
+        if states and all(state in ("success", "failed") for state in states):
+            return
+        time.sleep(2)
+    pytest.fail(f"adc_lineage's scheduled run did not finish in 300 s; Airflow's log: {log}")
+
+
+def dataset_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if '"dataset":' in line and '"run":' not in line]
+
+
+def test_airflow_backfill_create_twice_sends_the_same_events_as_the_cli(airflow_on_postgres, tmp_path, monkeypatch):
+    env, events, metadata, log = airflow_on_postgres
+    scheduled_run_done(metadata, log)
+    before = len(dataset_lines(events)) if events.exists() else 0
+    backfill(env, metadata, log)
+    first = dataset_lines(events)[before:]
+    backfill(env, metadata, log, "--reprocess-behavior", "completed")
+    second = dataset_lines(events)[before + len(first):]
+    assert len(first) == 17 and second == first  # 2 + 2 + 5 + 2 * 4, identical the second time
+
+    from adc.lineage.backfill import backfill as cli_backfill
+
     cli = tmp_path / "cli.jsonl"
     for key, value in {"OPENLINEAGE__TRANSPORT__TYPE": "file", "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": str(cli),
-                       "OPENLINEAGE__TRANSPORT__APPEND": "true"}.items():
+                       "OPENLINEAGE__TRANSPORT__APPEND": "true", "ADC_REGISTER_URL": env["ADC_REGISTER_URL"]}.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AIRFLOW__OPENLINEAGE__TRANSPORT", raising=False)
-    cli_backfill.backfill(engine, date(2024, 5, 1), date(2024, 5, 7))
-    assert ours(cli.read_text().splitlines()) == first
+    cli_backfill(make_engine(env["ADC_REGISTER_URL"]), date.fromisoformat(FIRST), date.fromisoformat(LAST))
+    assert dataset_lines(cli) == first
 
-    # Airflow's own events for those runs: the task read the register, the DAG runs started and completed
-    provider = [json.loads(line) for line in lines[start:] if '"job":' in line and "adc_lineage" in line]
-    task_complete = [e for e in provider if e["job"]["name"] == "adc_lineage.emit_estate" and e["eventType"] == "COMPLETE"
-                     and e["run"]["facets"]["nominalTime"]["nominalStartTime"].startswith("2024-05-0")]
-    assert len(task_complete) == 14
-    assert {d["name"] for d in task_complete[0]["inputs"]} == {"asset", "asset_location", "history", "observed_dataset"}
-    dag_events = {e["eventType"] for e in provider if e["job"]["name"] == "adc_lineage"}
-    assert {"START", "COMPLETE"} <= dag_events
+    # Airflow's own events: every run started and completed, each task named the register tables it read
+    everything = validation.read_jsonl(events)
+    assert validation.invalid_events(everything) == []
+    runs = [e for e in everything if e.get("job", {}).get("name") == "adc_lineage"]
+    assert sum(e["eventType"] == "START" for e in runs) >= 14 and sum(e["eventType"] == "COMPLETE" for e in runs) >= 14
+    tasks = [e for e in everything if e.get("job", {}).get("name") == "adc_lineage.emit_estate"
+             and e["eventType"] == "COMPLETE"]
+    assert {d["name"] for d in tasks[0]["inputs"]} == {"asset", "asset_location", "history", "observed_dataset"}
