@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, or_, select
 
 from adc.lineage.facets import ASSET_FIELDS
 from adc.naming import DatasetId, database_table
@@ -44,19 +44,21 @@ class Version:
 
 
 def _versions(conn: Connection, where) -> Iterator[Version]:
-    """Versions matching ``where(columns)``, in (namespace, name, time) order, each knowing its predecessor."""
-    od = observed_dataset
-    previous_gone = func.lag(od.c.gone).over(
-        partition_by=(od.c.namespace, od.c.name), order_by=(od.c.first_seen_at, od.c.version_id)
+    """Versions matching ``where(columns)``, in (namespace, name, time) order, each knowing its predecessor
+    (the version it replaced ends where it begins: one lookup on the (namespace, name, valid_to) index)."""
+    od, before = observed_dataset, observed_dataset.alias("before")
+    previous_gone = (
+        select(before.c.gone)
+        .where(before.c.namespace == od.c.namespace, before.c.name == od.c.name,
+               before.c.valid_to == od.c.first_seen_at)
+        .limit(1)
+        .scalar_subquery()
     )
-    versions = select(
-        od.c.namespace, od.c.name, od.c.record, od.c.content_hash, od.c.first_seen_at, od.c.valid_to, od.c.gone,
-        od.c.first_seen_run, previous_gone.label("previous_gone"),
-    ).subquery()
     query = (
-        select(versions)
-        .where(where(versions.c))
-        .order_by(versions.c.namespace, versions.c.name, versions.c.first_seen_at)
+        select(od.c.namespace, od.c.name, od.c.record, od.c.content_hash, od.c.first_seen_at, od.c.gone,
+               previous_gone.label("previous_gone"))
+        .where(where(od.c))
+        .order_by(od.c.namespace, od.c.name, od.c.first_seen_at)
     )
     for row in conn.execution_options(yield_per=500).execute(query):
         yield Version(
@@ -100,8 +102,8 @@ def linked_from(conn: Connection, where=current) -> dict[DatasetId, list[Dataset
     """identity -> the datasets (not gone, matching ``where``) that name it as a symlink: the S3 data
     behind a Glue table belongs to the table's asset, as reconciliation matches it."""
     od = observed_dataset
-    query = select(od.c.namespace, od.c.name, od.c.record["symlinks"].label("symlinks")).where(
-        where(od.c), od.c.gone.is_(False))
+    query = select(od.c.namespace, od.c.name, od.c.symlinks).where(
+        where(od.c), od.c.gone.is_(False), od.c.symlinks.is_not(None))
     links: dict[DatasetId, set[DatasetId]] = {}
     for row in conn.execute(query):
         for link in row.symlinks or []:
