@@ -1,0 +1,107 @@
+"""The register UI on the demo register (SQLite and PostgreSQL), with a test login instead of Airflow's.
+
+Helpers for tests/integration/ui (conftest.py has the fixtures).
+
+``demo_register`` builds, once per module and database, what `make demo` shows: the DCR estate
+harvested for real from the session's moto server, the demo IAR and RoPA, a reconciliation, a review
+cycle with answers, and hostile text in every place people or AWS can write it (an asset, a tag, a
+finding's reason, a review comment). ``client(user)`` is the app mounted under /adc, as Airflow mounts
+it, logged in as a demo user through a session cookie (or ``bearer=True``: a token, as scripts do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.testclient import TestClient
+
+from adc.ui.auth import Person
+
+HOSTILE = "<script>alert(1)</script> {{ 7*7 }}"
+SECRET = b"test-secret-of-at-least-16-bytes"
+ROLES = {"admin": "admin", "dana": "op", "alice": "user", "carol": "user", "victor": "viewer"}
+SESSION = "_token"  # the cookie Airflow's UI sets
+
+
+def identify(request: Request) -> Person:
+    """A stand-in for Airflow's login: a Bearer token or the session cookie names a demo user."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user, session = header[7:], None
+    elif SESSION in request.cookies:
+        session = request.cookies[SESSION]
+        user = session.split(":", 1)[0]
+    else:
+        raise HTTPException(401, "Not authenticated")
+    if user not in ROLES:
+        raise HTTPException(403, "Invalid JWT token")
+    return Person(user_id=user, name=user.title(), can_change=ROLES[user] != "viewer", session=session)
+
+
+@dataclass
+class DemoRegister:
+    url: str
+    engine: object  # the register's engine
+    hostile_asset: str
+    hostile_finding: int  # an unregistered dataset whose name and tag hold HOSTILE
+    answered_step: str  # PA-004's owner step, answered with HOSTILE in its comment
+
+    def app(self) -> FastAPI:
+        from adc.ui.app import create_app
+
+        outer = FastAPI()
+        outer.mount("/adc", create_app(identify=identify, csrf_secret=SECRET, reader=lambda: self.engine,
+                                       writer=lambda: self.engine, login_url="/auth/login?next=/adc/"))
+        return outer
+
+    def client(self, user: str | None = "dana", *, bearer: bool = False) -> TestClient:
+        client = TestClient(self.app(), base_url="http://testserver")
+        if user and bearer:
+            client.headers["Authorization"] = f"Bearer {user}"
+        elif user:
+            client.cookies.set(SESSION, f"{user}:session-1")
+        client.headers["Accept"] = "text/html"
+        return client
+
+
+def build(engine) -> DemoRegister:
+    from adc.config import SourcesFile
+    from adc.demo import estate
+    from adc.demo import ropa as demo_ropa
+    from adc.demo.content import REGISTER_CSV, ROPA_CSV
+    from adc.harvest import runner
+    from adc.register import assets, findings, reconcile
+    from adc.ropa.forms import CHANGE
+    from adc.ropa.outcomes import Answer, record
+    from adc.ropa.reviews import issue
+    from tests.integration.register.register_staging import bucket_scope, harvest, s3
+
+    assets.import_file(engine, REGISTER_CSV, actor="demo")
+    demo_ropa.load(engine, ROPA_CSV)
+    record_, problems = assets.validate({"asset_id": "IA-0900", "name": f"Hostile {HOSTILE}",
+                                         "description": HOSTILE, "owner": "alice", "classification": "OFFICIAL",
+                                         "personal_data": "no", "location": "s3://dcr-e2e-hostile"})
+    assert not problems, problems
+    assets.import_records(engine, [record_], actor="test", cause="ui tests")
+    config = SourcesFile.model_validate({"sources": [{"name": "dcr-prod", "region": estate.REGION}]})
+    assert runner.harvest(engine, config)["status"] == "complete"
+    # a dataset nobody registered whose name and tag carry HOSTILE (a harvest of one more bucket)
+    harvest(engine, (bucket_scope("dcr-e2e-sandbox", source="dcr-prod"),
+                     [s3("dcr-e2e-sandbox", f"tmp/{HOSTILE}", "nino", "dob", tags={"note": HOSTILE},
+                         source="dcr-prod")]))
+    reconcile.reconcile(engine, policy=reconcile.Policy.from_sources(config))
+    with engine.connect() as conn:
+        hostile = next(f for f in findings.list_findings(conn, kind="unregistered_dataset")
+                       if f["namespace"] == "s3://dcr-e2e-sandbox")
+    findings.acknowledge(engine, hostile["finding_id"], reason=f"kept for now {HOSTILE}", by="dana")
+    [asked] = [q for q in issue(engine, dag_run_id="ui-tests", team=("dana", "erin"))
+               if q["review_label"].startswith("PA-004")]
+    record(engine, Answer(step_id=asked["step_id"], option=CHANGE, responded_by="carol",
+                          responded_at=datetime.now(UTC),
+                          params={"comment": f"Needs the health data {HOSTILE}",
+                                  "proposed_changes": {"retention_schedule": "RS-07 (3 years)"}}),
+           team=("dana", "erin"))
+    return DemoRegister(url=str(engine.url), engine=engine, hostile_asset="IA-0900",
+                        hostile_finding=hostile["finding_id"], answered_step=asked["step_id"])
