@@ -533,8 +533,14 @@ def _cell(col: Column, value: Any, record: Mapping[str, Any]) -> str:
 
 def export_rows(conn: Connection) -> list[list[str]]:
     """The register as rows of cells (header first), in the import file's columns."""
+    return rows_of(all_assets(conn))
+
+
+def rows_of(records: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    """Assets (as ``all_assets`` gives them) as rows of cells, header first (the audit pack's register
+    as of a date goes through here too, so it reads exactly like an export)."""
     rows = [[c.name for c in COLUMNS]]
-    for record in all_assets(conn):
+    for record in records:
         rows.append([_cell(c, record.get(c.column), record) for c in COLUMNS])
     return rows
 
@@ -545,8 +551,12 @@ def spreadsheet_text(text: str) -> str:
 
 
 def write_csv(conn: Connection, out: TextIO) -> int:
+    return write_csv_rows(export_rows(conn), out)
+
+
+def write_csv_rows(rows: list[list[str]], out: TextIO) -> int:
+    """Rows from ``export_rows``/``rows_of`` as the register's CSV; returns the number of assets."""
     writer = csv.writer(out, lineterminator="\n")
-    rows = export_rows(conn)
     writer.writerows([[spreadsheet_text(cell) for cell in row] for row in rows])
     return len(rows) - 1
 

@@ -27,8 +27,13 @@ def _normalise(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for the register at ``url`` (default: the settings' register URL)."""
+def make_engine(url: str | None = None, *, reader: bool = False) -> Engine:
+    """An engine for the register at ``url`` (default: the settings' register URL).
+
+    ``reader``: for code that only reads (the register UI). On SQLite its transactions begin
+    deferred: a consistent snapshot of the WAL that never waits for a writer, so a page does not
+    queue behind a long reconciliation. On PostgreSQL it is the same engine.
+    """
     url = _normalise(url or Settings.from_env().register_url)
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
@@ -51,7 +56,7 @@ def make_engine(url: str | None = None) -> Engine:
         def _begin(conn) -> None:
             # IMMEDIATE takes the write lock at the start, so two writers queue instead of one
             # failing half-way with "database is locked" on its first write.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
@@ -84,6 +89,17 @@ def _ready_engine(url: str) -> Engine:
 def register_engine(url: str | None = None) -> Engine:
     """The register's engine, migrated to head once per process."""
     return _ready_engine(_normalise(url or Settings.from_env().register_url))
+
+
+@lru_cache(maxsize=8)
+def _ready_reader(url: str) -> Engine:
+    _ready_engine(url)  # migrated first
+    return make_engine(url, reader=True)
+
+
+def register_reader(url: str | None = None) -> Engine:
+    """A read-only engine on the migrated register (see make_engine's ``reader``)."""
+    return _ready_reader(_normalise(url or Settings.from_env().register_url))
 
 
 def exclusive(conn, name: str) -> None:

@@ -16,16 +16,17 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from adc.register.assets import spreadsheet_text
 
 
-@lru_cache(maxsize=1)
-def environment() -> SandboxedEnvironment:
+def sandboxed(loader: BaseLoader) -> SandboxedEnvironment:
+    """ADC's template settings over ``loader``: sandboxed, autoescaped, undefined names fail loudly.
+    The register UI builds its environment with this too, so every page follows the same rules."""
     env = SandboxedEnvironment(
-        loader=PackageLoader("adc.reports", "templates"),
+        loader=loader,
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -33,6 +34,11 @@ def environment() -> SandboxedEnvironment:
     )
     env.filters["datetime"] = lambda value: value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
     return env
+
+
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    return sandboxed(PackageLoader("adc.reports", "templates"))
 
 
 def render(template: str, **context: Any) -> str:
