@@ -15,7 +15,7 @@ from adc import __version__
 from adc.errors import AdcError
 
 # modules that add subcommands: each has add_commands(subparsers)
-COMMAND_MODULES = ("harvest", "register", "lineage", "ropa", "demo")
+COMMAND_MODULES = ("harvest", "register", "lineage", "ropa", "audit", "demo")
 
 
 def print_json(data: Any) -> None:
