@@ -26,6 +26,7 @@ AWS or from people as a template. See docs/ropa.md.
 from __future__ import annotations
 
 from airflow.providers.standard.operators.hitl import HITLOperator
+from airflow.providers.standard.triggers.hitl import HITLTrigger
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, ParamsDict, dag, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
@@ -47,9 +48,12 @@ class ReviewTask(HITLOperator):
     through here as sent: an invalid value is recorded as a refused answer instead of failing the
     task and losing what the person said.
 
-    A retried task first looks for an answer already given to it: Airflow 3.3.2 retries a task
-    answered within a second or so of parking (the executor's late "success" reads as an external
-    state change) and, when it asks again, clears the answer. The person is not asked twice.
+    A task retried with the task instance id that asked (ADC notes it in the register) reads the
+    request it already wrote instead of writing it again: Airflow 3.3.2 retries a task answered
+    within a second or so of parking (the executor's late "success" reads as an external state
+    change), and writing the request again would clear the answer. The retry defers to the
+    provider's HITLTrigger on that request, which returns the answer already given (or waits for
+    one until the step's deadline); parking it again would resume it at once and race again.
     """
 
     template_fields = ("question",)
@@ -74,10 +78,16 @@ class ReviewTask(HITLOperator):
         return question
 
     def execute(self, context):
-        self._ask()
-        given = _answer_before_retry(context["ti"])
-        if given is not None:
-            return self.execute_complete(context, given)
+        from adc.register.db import register_engine
+        from adc.ropa.reviews import note_asking
+
+        question = self._ask()
+        ti_id = context["ti"].id
+        if note_asking(register_engine(), question["step_id"], str(ti_id)):
+            self.log.info("%s was asked by this task instance already: reading that request", question["step_id"])
+            # params={}: the form's values reach ADC as sent (see validate_params_input)
+            self.defer(trigger=HITLTrigger(ti_id=ti_id, options=self.options, defaults=self.defaults, params={},
+                                           timeout_datetime=question["deadline"]), method_name="execute_complete")
         return super().execute(context)
 
     def validate_params_input(self, params_input) -> None:
@@ -87,24 +97,6 @@ class ReviewTask(HITLOperator):
         question = self._ask()
         answer = super().execute_complete(context, event)
         return {**answer, "step_id": question["step_id"], "timedout": bool(event.get("timedout"))}
-
-
-def _answer_before_retry(ti) -> dict | None:
-    """The answer Airflow holds for this task from an earlier try, as a resume event, or None."""
-    if ti.try_number <= 1:
-        return None
-    from airflow.sdk.execution_time.hitl import get_hitl_detail_content_detail
-
-    try:
-        response = get_hitl_detail_content_detail(ti.id)
-    except Exception:  # noqa: BLE001 - no request yet (the earlier try failed before asking)
-        return None
-    if not response.response_received:
-        return None
-    user = response.responded_by_user
-    return {"chosen_options": response.chosen_options or [], "params_input": response.params_input or {},
-            "responded_at": response.responded_at, "timedout": user is None,
-            "responded_by_user": user.model_dump() if hasattr(user, "model_dump") else user}
 
 
 @task

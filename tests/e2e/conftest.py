@@ -85,7 +85,8 @@ class AirflowStack:
             if value:
                 return value
             time.sleep(every)
-        pytest.fail(f"waited {timeout:.0f} s for {what}; Airflow's log: {self.demo.logs / 'airflow.log'}")
+        pytest.fail(f"waited {timeout:.0f} s for {what}; Airflow's log: {self.demo.logs / 'airflow.log'}; "
+                    f"its last errors and retries (CI keeps no log files):\n{self.troubles()}")
 
     def request(self, user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One REST call as ``user``, repeated (up to 4 times) while Airflow answers 500/503.
@@ -135,6 +136,14 @@ class AirflowStack:
 
     def log_tail(self, name: str = "airflow.log", lines: int = 60) -> str:
         return _tail(self.demo.logs / name, lines)
+
+    def troubles(self, lines: int = 25) -> str:
+        """The last lines of Airflow's log that say something went wrong (errors, retries, state races)."""
+        path = self.demo.logs / "airflow.log"
+        signs = ("[error", "UP_FOR_RETRY", "state mismatch", "Traceback", "Unhandled request")
+        found = [line[:400] for line in path.read_text(errors="replace").splitlines()
+                 if any(sign in line for sign in signs)] if path.exists() else []
+        return "\n".join(found[-lines:]) or "(none)"
 
 
 @pytest.fixture(scope="session")

@@ -195,6 +195,7 @@ def question(row: dict[str, Any]) -> dict[str, Any]:
         "body": row["pack"],
         "assigned_users": [{"id": user, "name": user} for user in row["assigned_to"]],
         "response_timeout": row["deadline"] - row["issued_at"] if row["deadline"] else None,
+        "deadline": row["deadline"],
     }
 
 
@@ -210,6 +211,22 @@ def follow_up(conn: Connection, step_id: str) -> dict[str, Any] | None:
     query = _steps_with_activity().where(review_step.c.follows == step_id)
     row = conn.execute(query.order_by(review_step.c.attempt.desc()).limit(1)).mappings().first()
     return question(row) if row else None
+
+
+def note_asking(engine: Engine, step_id: str, task_instance_id: str) -> bool:
+    """Note that this Airflow task instance asks the step's question; True if it had asked already.
+
+    Airflow gives a new task instance id to a try that follows a failure of the task itself, so a
+    try with the id of the one that asked is a retry Airflow made on its own (a state race), and
+    its request, with any answer already given, is still there to read.
+    """
+    with engine.begin() as conn:
+        before = conn.execute(select(review_step.c.asked_by_task).where(review_step.c.step_id == step_id)).scalar()
+        if before == task_instance_id:
+            return True
+        conn.execute(update(review_step).where(review_step.c.step_id == step_id)
+                     .values(asked_by_task=task_instance_id))
+    return False
 
 
 def _steps_with_activity():

@@ -68,7 +68,7 @@ def test_a_reviewer_confirms_in_required_actions_and_the_register_records_it(rev
 
     page.locator("#element_comment").fill("Survey wave 2026Q4 checked; nothing new.")
     page.get_by_role("button", name=CONFIRM).click()
-    airflow.wait(lambda: review_run.review("PA-005")["status"] == "completed", timeout=120,
+    airflow.wait(lambda: review_run.review("PA-005")["status"] == "completed", timeout=240,
                  what="the PA-005 review to complete after the answer in the UI")
     answered = review_run.step("PA-005")
     assert (answered["status"], answered["answered_by"], answered["option"]) == ("answered", "gita", CONFIRM)

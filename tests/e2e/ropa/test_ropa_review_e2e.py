@@ -86,7 +86,7 @@ def test_needs_changes_goes_to_a_second_pair_of_eyes_and_applies_when_approved(r
     assert refused["result"] == "refused" and refused["reason"].startswith("four eyes")
 
     assert review_run.answer("dana", approval, APPROVE, comment="agreed").status_code == 200
-    review_run.airflow.wait(lambda: review_run.review("PA-004")["status"] == "completed", timeout=120,
+    review_run.airflow.wait(lambda: review_run.review("PA-004")["status"] == "completed", timeout=240,
                             what="the PA-004 review to complete")
     done = review_run.review("PA-004")
     assert (done["outcome"], done["answered_by"], done["approved_by"]) == ("changed", "carol", "dana")
@@ -104,7 +104,7 @@ def test_a_confirmation_records_who_when_the_option_the_comment_and_the_evidence
     shown = _hitl(review_run, step, "alice")["body"]
     comment = "Checked with casework. {{ conn.aws_default.password }} <script>alert(2)</script>"
     assert review_run.answer("alice", step, CONFIRM, comment=comment).status_code == 200
-    review_run.airflow.wait(lambda: review_run.review("PA-001")["status"] == "completed", timeout=120,
+    review_run.airflow.wait(lambda: review_run.review("PA-001")["status"] == "completed", timeout=240,
                             what="the PA-001 review to complete")
     answered = review_run.step("PA-001")
     assert (answered["status"], answered["answered_by"], answered["option"]) == ("answered", "alice", CONFIRM)
@@ -133,7 +133,7 @@ def test_no_answer_within_the_response_time_escalates_to_the_data_protection_tea
     review_run.wait_for_task(escalation)
     assert review_run.answer("frank", escalation, ACKNOWLEDGE).status_code == 403
     assert review_run.answer("erin", escalation, ACKNOWLEDGE, comment="phoned frank").status_code == 200
-    review_run.wait_for_step("PA-006", "escalation", status="answered", timeout=120)
+    review_run.wait_for_step("PA-006", "escalation", status="answered", timeout=240)
     # the review stays open and visible to operators (adc ropa due) until frank answers; the next run
     # (a reconciliation may already have started one) asks him again
     today, at = as_of()

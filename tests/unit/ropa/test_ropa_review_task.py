@@ -79,18 +79,47 @@ def test_the_form_fields_are_optional_in_the_ui(dag_module):
     assert task.params.get_param("comment").schema["type"] == ["string", "null"]
 
 
-def test_a_retried_task_uses_the_answer_it_already_has(dag_module, monkeypatch):
-    """Airflow may retry a task answered just after it parked; the answer must not be asked for again."""
+def test_a_retry_of_the_task_instance_that_asked_reads_its_request(dag_module, tmp_path, monkeypatch):
+    """Airflow may retry a task answered just after it parked, keeping its task instance id: writing the
+    request again would clear the answer, so that retry defers to the provider's HITLTrigger, which reads
+    the answer already given (or waits for one until the step's deadline). A try after a failure of its
+    own has a new id and asks afresh."""
+    from datetime import date
     from types import SimpleNamespace
 
-    from airflow.sdk.execution_time import hitl
+    from airflow.providers.standard.triggers.hitl import HITLTrigger
+    from airflow.sdk.exceptions import TaskAwaitingInput, TaskDeferred
 
-    responded_at = datetime.now(UTC)
-    response = SimpleNamespace(response_received=True, chosen_options=[forms.CONFIRM], params_input={"comment": "ok"},
-                               responded_at=responded_at, responded_by_user={"id": "alice", "name": "alice"})
-    monkeypatch.setattr(hitl, "get_hitl_detail_content_detail", lambda ti_id: response)
-    ti = SimpleNamespace(try_number=2, id="ti")
-    answer = _task(dag_module, _question()).execute(context={"ti": ti})
-    assert answer["chosen_options"] == [forms.CONFIRM] and answer["responded_by_user"]["id"] == "alice"
-    assert answer["step_id"] == "PA-001/2026-01-01/owner/1" and answer["timedout"] is False
-    assert dag_module._answer_before_retry(SimpleNamespace(try_number=1, id="ti")) is None
+    from adc.demo import ropa as demo_ropa
+    from adc.demo.content import ROPA_CSV
+    from adc.register.db import make_engine, migrate
+    from adc.ropa.reviews import issue
+
+    url = f"sqlite:///{tmp_path / 'register.db'}"
+    monkeypatch.setenv("ADC_REGISTER_URL", url)
+    engine = make_engine(url)
+    migrate(engine)
+    demo_ropa.load(engine, ROPA_CSV, today=date.today())
+    [question] = [q for q in issue(engine, dag_run_id="run", team=("dana", "erin")) if "PA-004" in q["step_id"]]
+    written = []
+    monkeypatch.setattr("airflow.providers.standard.operators.hitl.upsert_hitl_detail",
+                        lambda **request: written.append(request["subject"]))
+
+    def run(ti_id: str, expect: type[Exception]) -> Exception:
+        with pytest.raises(expect) as raised:
+            _task(dag_module, question).execute(context={"ti": SimpleNamespace(id=ti_id, try_number=1),
+                                                         "task_instance": SimpleNamespace(id=ti_id)})
+        return raised.value
+
+    run("ti-1", TaskAwaitingInput)
+    assert written == [question["subject"]]
+    deferred = run("ti-1", TaskDeferred)  # the same task instance again: reads its request, writes nothing
+    assert written == [question["subject"]]
+    trigger = deferred.trigger
+    assert isinstance(trigger, HITLTrigger) and deferred.method_name == "execute_complete"
+    assert trigger.ti_id == "ti-1" and trigger.timeout_datetime == question["deadline"] is not None
+    assert trigger.options == forms.OPTIONS["owner"] and trigger.defaults == forms.DEFAULTS["owner"]
+    assert len(trigger.params) == 0  # nothing for the trigger to refuse: ADC judges the values
+    run("ti-2", TaskAwaitingInput)  # a new try after a failure of its own: asks again
+    assert written == [question["subject"]] * 2
+    engine.dispose()
