@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -13,6 +14,8 @@ from adc.harvest import runner
 from adc.register import assets, store
 
 REGION, ACCOUNT = "eu-west-2", "123456789012"
+# every dataset of the DCR demo estate as the harvest describes it (see test_dcr_estate.py)
+GOLDEN = Path(__file__).parent / "golden" / "dcr_estate.json"
 
 
 def sources(*specs: dict[str, Any]) -> SourcesFile:
@@ -58,3 +61,27 @@ def scopes(summary: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 
 def fields(dataset: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
     return {f["name"]: (f["classification"], f["category"]) for f in dataset["fields"]}
+
+
+def projection(dataset: dict[str, Any]) -> dict[str, Any]:
+    """What the golden file pins: identity, layout, format, schema and classification, links, retention."""
+    return {
+        "dataset": naming.DatasetId(dataset["id"]["namespace"], dataset["id"]["name"]).uri,
+        "service": dataset["service"],
+        "kind": dataset["kind"],
+        "format": dataset["format"],
+        "layout": dataset["properties"].get("layout"),
+        "partition_keys": dataset["partition_keys"],
+        "schema_status": dataset["schema_status"],
+        "object_count": dataset["object_count"],
+        "fields": [" ".join(filter(None, (f["name"], f["type"], f["classification"], f["category"])))
+                   for f in dataset["fields"]],
+        "symlinks": [naming.DatasetId(s["namespace"], s["name"]).uri for s in dataset["symlinks"]],
+        "retention_control": [dataset["properties"]["retention_control"][k] for k in ("kind", "active")],
+        "tags": dataset["tags"],
+    }
+
+
+def estate_projection(engine) -> list[dict[str, Any]]:
+    """The register's current datasets as the golden file pins them."""
+    return [projection(d) for d in current(engine).values()]
