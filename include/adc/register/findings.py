@@ -24,7 +24,11 @@ from adc.register.tables import finding
 
 
 class FindingError(AdcError):
-    """A finding that does not exist, or a transition it cannot make."""
+    """A transition a finding cannot make (or a finding that does not exist: FindingNotFound)."""
+
+
+class FindingNotFound(FindingError):
+    """No finding has this id."""
 
 
 def _severity_rank():
@@ -56,7 +60,7 @@ def list_findings(
 def get(conn: Connection, finding_id: int) -> dict[str, Any]:
     row = conn.execute(select(finding).where(finding.c.finding_id == finding_id)).mappings().first()
     if row is None:
-        raise FindingError(f"no finding {finding_id}")
+        raise FindingNotFound(f"no finding {finding_id}")
     return dict(row)
 
 

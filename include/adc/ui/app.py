@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adc.errors import AdcError
 from adc.register import KINDS, SEVERITIES, STATUSES
-from adc.register.findings import FindingError, acknowledge, to_json
+from adc.register.findings import FindingError, FindingNotFound, acknowledge, to_json
 from adc.register.forms import KIND_TITLES
 from adc.ui import charts, queries
 from adc.ui.auth import CSRF_FIELD, Csrf, Person, require_change
@@ -107,7 +107,8 @@ def create_app(
 
     @app.exception_handler(AdcError)
     async def adc_error(request: Request, exc: AdcError):
-        return _error(request, 409 if isinstance(exc, FindingError) else 400, str(exc))
+        status = 404 if isinstance(exc, FindingNotFound) else 409 if isinstance(exc, FindingError) else 400
+        return _error(request, status, str(exc))
 
     app.include_router(_pages())
     app.include_router(_downloads())

@@ -66,6 +66,7 @@ def test_every_route_needs_a_login(demo_register, client):
     assert anonymous.get("/adc/api/assets").json() == {"detail": "Not authenticated"}
 
 
+@pytest.mark.reliability("input")
 def test_every_page_answers_a_viewer_with_escaped_text_and_no_script(client):
     victor = client("victor")
     for path in PAGES:
@@ -201,8 +202,11 @@ def test_a_user_acknowledges_a_finding_from_the_page_and_history_names_them(demo
     again = alice.post(f"/adc/findings/{finding_id}/acknowledge", data={
         "reason": "twice", "csrf_token": _csrf(page.text)})
     assert again.status_code == 409 and "only a finding that is open" in again.text
+    missing = alice.post("/adc/findings/999999/acknowledge", data={"reason": "x", "csrf_token": _csrf(page.text)})
+    assert missing.status_code == 404 and "no finding 999999" in missing.text
 
 
+@pytest.mark.reliability("security")
 def test_acknowledging_is_refused_to_viewers_forged_forms_and_other_sites(demo_register, client):
     finding_id = _finding_id(demo_register, "retention_mismatch", "IA-0011")
     path = f"/adc/findings/{finding_id}/acknowledge"
