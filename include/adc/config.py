@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adc.errors import ConfigError
 
@@ -36,7 +36,8 @@ def _check_glob(pattern: str) -> str:
     return pattern
 
 
-Glob = Annotated[str, Field(min_length=1)]
+# Every glob of the file (include, exclude, a database's schemas) is checked where it is declared.
+Glob = Annotated[str, Field(min_length=1), AfterValidator(_check_glob)]
 
 # Cron presets a source's schedule may use (Airflow's, less @once and @continuous).
 CRON_PRESETS = {
@@ -116,11 +117,6 @@ class Source(_Strict):
     missing_threshold: float = Field(
         0.25, ge=0, le=1, description="Share of the source's assets that may go missing before a person must approve."
     )
-
-    @field_validator("include", "exclude")
-    @classmethod
-    def _globs(cls, value: list[str]) -> list[str]:
-        return [_check_glob(p) for p in value]
 
     @field_validator("schedule")
     @classmethod
@@ -205,11 +201,29 @@ def _field_path(loc: tuple) -> str:
     return path or "(top level)"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping. PyYAML keeps the last one
+    silently, which would drop a source's first ``exclude`` list (or its first name) without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # a merge (<<) may be overridden; an unhashable key the safe loader refuses itself
+            key = self.construct_object(key_node)
+            if key in first:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping (first on line {first[key] + 1})",
+                    key_node.start_mark)
+            first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_sources(path: str | os.PathLike | None = None) -> SourcesFile:
     """Read and validate sources.yaml; raise ConfigError naming file, field and problem."""
     file = Path(path or os.environ.get("ADC_SOURCES") or DEFAULT_SOURCES)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
         raise ConfigError(f"{file}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
