@@ -276,13 +276,26 @@ def _delimited(text: str, fmt: str, delimiter: str | None, sample_rows: int) -> 
         rows = [row for _, row in zip(range(sample_rows), reader)]
     except csv.Error as exc:
         raise Unreadable(f"not valid delimited text: {exc}") from None
+    problems = []
+    if _holds_values(header):
+        rows, header = [header, *rows][:sample_rows], [""] * len(header)
+        problems.append("no header row (the first row holds values): columns are named by position")
     names = _unique([h.strip() or f"column_{i + 1}" for i, h in enumerate(header)])
     records = [dict(zip(names, row)) for row in rows]
     columns = [(name, merge_types(text_type(r.get(name, "")) for r in records)) for name in names]
-    problem = None
     if any(len(row) != len(names) for row in rows):
-        problem = "some rows have a different number of columns from the header"
-    return Inferred(columns, fmt, records, problem)
+        problems.append("some rows have a different number of columns from the header")
+    return Inferred(columns, fmt, records, "; ".join(problems) or None)
+
+
+def _holds_values(row: list[str]) -> bool:
+    """A first row of numbers, dates or booleans only is data, not a header: no one names a column 42.
+    Its values are then classified with the rest, instead of being taken for column names.
+
+    (Text cannot tell a header from data: a headerless file of text keeps its first row as names.)
+    """
+    types = [t for t in map(text_type, row) if t]
+    return bool(types) and "string" not in types
 
 
 def _unique(names: list[str]) -> list[str]:
