@@ -88,7 +88,7 @@ from adc.register.tables import (
     observed_dataset,
     reconciliation_run,
 )
-from adc.register.types import Json, Name, UTCDateTime
+from adc.register.types import URI_LENGTH, Json, Name, UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -194,19 +194,19 @@ absent = _temp(
 flagged = _temp(  # per-asset kinds: one row per (asset, dataset, item) before aggregation
     "adc_flagged",
     Column("kind", String(40), nullable=False), Column("asset_id", String(32), nullable=False),
-    Column("dataset", Name(), nullable=False), Column("item", Json), Column("label", Text),
+    Column("dataset", Name(URI_LENGTH), nullable=False), Column("item", Json), Column("label", Text),
     Column("rank", Integer, nullable=False),  # 0 high, 1 medium, 2 low
     indexes=(("kind", "asset_id"),),
 )
 drift = _temp(
     "adc_drift",
-    Column("subject", Name(), primary_key=True), Column("version_id", VersionId, nullable=False),
-    Column("other", Name()), Column("added", Json), Column("removed", Json), Column("retyped", Json),
+    Column("subject", Name(URI_LENGTH), primary_key=True), Column("version_id", VersionId, nullable=False),
+    Column("other", Name(URI_LENGTH)), Column("added", Json), Column("removed", Json), Column("retyped", Json),
     Column("sensitive", Boolean, nullable=False),
 )
 candidate = _temp(
     "adc_candidate",
-    Column("kind", String(40), primary_key=True), Column("subject", Name(), primary_key=True),
+    Column("kind", String(40), primary_key=True), Column("subject", Name(URI_LENGTH), primary_key=True),
     Column("severity", String(10), nullable=False), Column("asset_id", String(32)),
     Column("namespace", Name()), Column("name", Name()), Column("source", String(100)),
     Column("summary", Text, nullable=False), Column("evidence", Json),

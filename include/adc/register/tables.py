@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 
-from adc.register.types import Json, Name, UTCDateTime
+from adc.register.types import URI_LENGTH, Json, Name, UTCDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -202,7 +202,7 @@ finding = Table(
     metadata,
     Column("finding_id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(40), nullable=False),  # unregistered_dataset, missing_asset, ... (reconcile.KINDS)
-    Column("subject", Name(), nullable=False),  # natural key of what it concerns, with kind
+    Column("subject", Name(URI_LENGTH), nullable=False),  # natural key of what it concerns, with kind
     Column("severity", String(10), nullable=False),  # high, medium, low
     # open -> resolved when the cause goes; acknowledged (a person, with a reason) or dismissed (triage)
     # stay so while the cause persists, then resolve

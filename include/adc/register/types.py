@@ -28,6 +28,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# A dataset's URI (namespace + "/" + name, e.g. a finding's subject): a name may take S3's whole
+# 1,024-byte key, so its URI needs room for the namespace in front and a word or two behind.
+URI_LENGTH = 2048
+
+
 def Name(length: int = 1024) -> String:  # noqa: N802 - reads as a type in table definitions
     """A dataset namespace or name: byte order ("C" collation) on PostgreSQL as on SQLite, so
     prefix ranges (name > 'a/' AND name < 'a0') select the same rows on both."""
