@@ -81,7 +81,7 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
     bucket = scope.name
     settings, tags, problems = bucket_settings(s3, bucket)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, PaginationConfig={"PageSize": PAGE_SIZE})
-    objects = (obj for page in pages for obj in page.get("Contents", ()))
+    objects = (obj for page in pages for obj in page.get("Contents", ()) if storable(scope, obj["Key"]))
     pool = ThreadPoolExecutor(scope.readers, thread_name_prefix=f"adc-s3-{bucket}"[:40])
     waiting: deque[Future] = deque()
     try:
@@ -93,6 +93,16 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
             yield waiting.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def storable(scope: ScopeContext, key: str) -> bool:
+    """False, with the key reported, for a key holding a NUL character: S3 allows one, PostgreSQL can
+    keep it in no text column, and one such key must not fail the register's whole harvest."""
+    if "\x00" not in key:
+        return True
+    shown = key.replace("\x00", "\\x00")
+    scope.unreadable(f"s3://{scope.name}/{shown}: a NUL character in the key, which the register cannot keep")
+    return False
 
 
 def describe(scope: ScopeContext, s3: Any, listing: layout.DatasetListing, settings: dict[str, Any],

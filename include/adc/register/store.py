@@ -37,6 +37,30 @@ def content_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
 
 
+NUL_SHOWN = "a NUL character, which the register cannot keep, is shown as U+FFFD"
+
+
+def storable(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with every NUL character as U+FFFD, and a problem saying so: a file may name a
+    column with one, PostgreSQL keeps it in no text or JSON value, and one such name must not fail
+    the whole harvest. (A key with a NUL never becomes a dataset: see harvest.s3.storable.)"""
+    if "\\u0000" not in json.dumps(record, default=str):
+        return record
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\x00", "\ufffd")
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    cleaned = clean(record)
+    cleaned["problems"] = [*cleaned.get("problems", []), NUL_SHOWN]
+    return cleaned
+
+
 def start_run(
     engine: Engine,
     run_id: str,
@@ -84,7 +108,7 @@ def record_unit(engine: Engine, run_id: str, outcome: ScopeOutcome, datasets: It
         for batch in _batches(datasets):
             rows = []
             for dataset in batch:
-                record = dataset.to_dict()
+                record = storable(dataset.to_dict())
                 rows.append(
                     {
                         "run_id": run_id,
