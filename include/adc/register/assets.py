@@ -550,6 +550,14 @@ def spreadsheet_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def workbook_text(text: str) -> str:
+    """Text an XLSX cell can hold: the format has no room for most control characters, which openpyxl
+    refuses (failing the whole workbook), so each shows as U+FFFD instead."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+
+
 def write_csv(conn: Connection, out: TextIO) -> int:
     return write_csv_rows(export_rows(conn), out)
 
@@ -572,7 +580,7 @@ def write_xlsx(conn: Connection, out: BinaryIO | str | Path) -> int:
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row, start=1):
             cell = sheet.cell(row=r, column=c)
-            cell.value = value
+            cell.value = workbook_text(value)
             cell.data_type = "s"  # text, never a formula, whatever it starts with
     for cell in sheet[1]:
         cell.font = Font(bold=True)

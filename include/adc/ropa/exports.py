@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from adc.errors import ImportFileError
+from adc.register.assets import workbook_text
 from adc.ropa import activities
 from adc.ropa.tables import ICO_HEADINGS, ICO_TEMPLATE, review
 
@@ -105,8 +106,9 @@ def _write_sheet(sheet, headings: list[str], data: list[list[Any]], Font, Alignm
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for number, row in enumerate(data, start=2):
         for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=number, column=column, value=value)
-            if isinstance(value, str):
+            text = isinstance(value, str)
+            cell = sheet.cell(row=number, column=column, value=workbook_text(value) if text else value)
+            if text:
                 cell.data_type = "s"  # never a formula, whatever the text starts with
             elif isinstance(value, date):
                 cell.number_format = "yyyy-mm-dd"
