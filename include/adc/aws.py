@@ -3,11 +3,16 @@ with adaptive retries, an optional assumed role (multi-account) and endpoint ove
 
 A client factory is built once per (source, region) and shared by a harvest unit's threads;
 boto3 clients are thread-safe, sessions are not, so clients are created up front under a lock.
+
+botocore logs every request and response at DEBUG; what of it would put a credential or a sampled
+value in a log is blanked first (``WireLogRedaction``), whoever turns DEBUG on.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +33,30 @@ RETRY_CONFIG = Config(
     max_pool_connections=32,
     user_agent_extra="adc-harvester",
 )
+
+
+class WireLogRedaction(logging.Filter):
+    """Blank, in botocore's DEBUG records, what no log may hold (see DESIGN.md): the session token
+    that signs every request of temporary credentials (an assumed role's), and response bodies,
+    which carry an assumed role's keys (STS) and the items a DynamoDB Scan samples."""
+
+    LOGGERS = ("botocore.endpoint", "botocore.auth", "botocore.parsers")
+    TOKEN = re.compile(r"""(x-amz-security-token['"]?\s*[:=]\s*(?:b?['"])?)[^'"\s&,}>]+""", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "botocore.parsers" and str(record.msg).startswith("Response body"):
+            record.msg, record.args = "Response body: (not logged: it may hold credentials or sampled values)", ()
+            return True
+        message = record.getMessage()
+        redacted = self.TOKEN.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+_REDACTION = WireLogRedaction()
+for _name in WireLogRedaction.LOGGERS:
+    logging.getLogger(_name).addFilter(_REDACTION)
 
 
 @dataclass
