@@ -10,11 +10,13 @@ Tests share this one Airflow and its register: create the data you need under id
 find the tasks you answer by their step or subject rather than by position, and never assume a
 DAG has no other runs. ``AirflowStack`` carries the helpers most tests need (log in as a demo
 user, trigger, wait, read and answer human-in-the-loop tasks, the register's engine, the logs).
+``browser`` is headless Debian Chromium through Playwright, shared by the browser tests.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -144,6 +146,25 @@ class AirflowStack:
         found = [line[:400] for line in path.read_text(errors="replace").splitlines()
                  if any(sign in line for sign in signs)] if path.exists() else []
         return "\n".join(found[-lines:]) or "(none)"
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# the flags that work on this kind of machine (see ../shared/notes/airflow-3.3.md)
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright, one for the session (Playwright's sync API allows
+    one at a time); skipped, saying why, where either is missing."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed: apt-get install -y chromium chromium-driver (.ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

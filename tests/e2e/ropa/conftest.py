@@ -94,13 +94,16 @@ def _plant(engine) -> None:
                      .values(next_review_due=date.today()))
         conn.execute(update(processing_activity).where(processing_activity.c.activity_id == "PA-006")
                      .values(response_time="PT15S"))
-        # what a harvest would have found in PA-005's survey bucket (its pack shows it)
-        conn.execute(insert(observed_dataset).values(
-            namespace="s3://dcr-prod-equality-monitoring", name="survey", service="s3", source="e2e",
-            scope="dcr-prod-equality-monitoring", kind="table", format="csv", classification="special_category",
-            personal_data=True, special_categories="racial_or_ethnic_origin,religious_or_philosophical_beliefs,"
-            "health,sex_life_or_sexual_orientation", content_hash="e2e", record={"tags": {}}, first_seen_run="e2e",
-            first_seen_at=at, last_seen_run="e2e", last_seen_at=at))
+        # what a harvest finds in PA-005's survey bucket (its pack shows it), unless one already ran
+        survey = (observed_dataset.c.namespace == "s3://dcr-prod-equality-monitoring") & (
+            observed_dataset.c.name == "survey")
+        if conn.execute(select(observed_dataset.c.name).where(survey)).first() is None:
+            conn.execute(insert(observed_dataset).values(
+                namespace="s3://dcr-prod-equality-monitoring", name="survey", service="s3", source="e2e",
+                scope="dcr-prod-equality-monitoring", kind="table", format="csv", classification="special_category",
+                personal_data=True, special_categories="racial_or_ethnic_origin,religious_or_philosophical_beliefs,"
+                "health,sex_life_or_sexual_orientation", content_hash="e2e", record={"tags": {}},
+                first_seen_run="e2e", first_seen_at=at, last_seen_run="e2e", last_seen_at=at))
         conn.execute(insert(observed_dataset).values(
             namespace=sandbox, name=name, service="s3", source="e2e", scope=sandbox, kind="table", format="csv",
             classification="personal", personal_data=True, content_hash="e2e",

@@ -18,22 +18,7 @@ from adc.ropa.forms import CONFIRM
 pytestmark = [pytest.mark.airflow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# the flags that work on this kind of machine (see ../shared/notes/airflow-3.3.md)
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
 RESULTS = ROOT / "test-results"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed: apt-get install -y chromium chromium-driver (.ci/run does)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def _log_in(browser, base_url: str, user: str):

@@ -1,25 +1,15 @@
 """The register UI on the session's real Airflow (tests/e2e/conftest.py), after a real harvest.
 
 ``reconciled`` triggers adc_harvest and waits for the adc_reconcile run its Asset event starts, so the
-register holds what `make demo` shows: the planted inconsistencies as findings. ``browser`` is
-headless Debian Chromium through Playwright (skipped, saying why, where either is missing).
+register holds what `make demo` shows: the planted inconsistencies as findings.
 """
 
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from adc.register.tables import reconciliation_run
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# the flags that work on this kind of machine (see ../shared/notes/airflow-3.3.md)
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
-
 
 @pytest.fixture(scope="session")
 def reconciled(airflow) -> str:
@@ -35,14 +25,3 @@ def reconciled(airflow) -> str:
 
     airflow.wait(done, timeout=300, what=f"adc_reconcile to reconcile {run_id}", every=2)
     return run_id
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed: apt-get install -y chromium chromium-driver")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield chromium
-        chromium.close()
