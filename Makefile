@@ -9,7 +9,7 @@ export SCARF_ANALYTICS := false
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install demo demo-check test test-fast bench lock clean
+.PHONY: help install demo demo-check test test-slow test-fast reliability bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -29,11 +29,17 @@ demo: install  ## the demo: moto + the DCR estate + Airflow standalone on http:/
 demo-check: install  ## the demo pipeline headless, end to end, with a summary (exit 1 on failure)
 	$(BIN)/adc demo check
 
-test: install  ## the whole test suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install  ## the whole test suite but its slow cases (.ci/run runs those too: make test-slow)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install  ## the slow cases: faults that never clear, millions of objects (a few minutes)
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 test-fast: install  ## tests without Airflow processes, browsers or slow cases
 	$(BIN)/python -m pytest -m "not airflow and not browser and not slow" $(PYTEST_ARGS)
+
+reliability: install  ## every reliability case, slow ones included; results go to docs/reliability.md
+	$(BIN)/python -m pytest tests -m reliability --reliability-report docs/reliability.md $(PYTEST_ARGS)
 
 bench: install  ## the benchmarks; results go to docs/benchmarks.md
 	$(BIN)/python -m bench

@@ -52,6 +52,20 @@ os.environ.pop("ADC_SOURCES", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--reliability-report", metavar="FILE", default=None,
+                     help="write the results of the reliability cases (-m reliability) into FILE, "
+                          "e.g. docs/reliability.md (see tests/reliability/report.py)")
+
+
+def pytest_configure(config) -> None:
+    if config.getoption("--reliability-report"):
+        from tests.reliability.report import ReliabilityReport
+
+        config.pluginmanager.register(ReliabilityReport(Path(config.getoption("--reliability-report"))),
+                                      "reliability-report")
+
+
 def free_port() -> int:
     from adc.demo.runner import free_port as _free_port
 
@@ -195,6 +209,20 @@ def register_url(request, tmp_path, postgres_databases) -> Iterator[str]:
     url = postgres_databases.create()
     yield url
     postgres_databases.drop(url)  # WITH (FORCE): connections left in pools are ended
+
+
+@pytest.fixture
+def sqlite_register(tmp_path, monkeypatch):
+    """A SQLite register, for tests about what the harvest sees rather than how the register keeps it
+    (those use ``register``, on SQLite and PostgreSQL)."""
+    from adc.register.db import make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'register.db'}"
+    monkeypatch.setenv("ADC_REGISTER_URL", url)
+    engine = make_engine(url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

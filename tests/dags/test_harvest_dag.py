@@ -24,6 +24,7 @@ def dagbag(monkeypatch, tmp_path, sources_yaml: str):
     return DagBag(dag_folder=str(DAG_FILE)), path
 
 
+@pytest.mark.reliability("input")
 def test_a_bad_sources_file_is_a_one_line_import_error_naming_file_and_field(monkeypatch, tmp_path):
     bag, path = dagbag(monkeypatch, tmp_path,
                        "sources:\n  - name: dcr-prod\n    region: eu-west-2\n    servics: [s3]\n")

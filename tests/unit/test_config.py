@@ -47,6 +47,7 @@ def test_defaults_and_globs(tmp_path):
         ("- just a list\n", "(top level)", "mapping"),
     ],
 )
+@pytest.mark.reliability("input")
 def test_errors_name_the_file_the_field_and_the_problem(tmp_path, text, field, problem):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:

@@ -63,6 +63,7 @@ def test_a_reviewer_confirms_in_required_actions_and_the_register_records_it(rev
     page.close()
 
 
+@pytest.mark.reliability("input")
 def test_hostile_text_shows_as_text_in_the_ui(review_run, browser):
     airflow = review_run.airflow
     step = review_run.step("PA-001")

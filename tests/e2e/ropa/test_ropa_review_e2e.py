@@ -42,6 +42,7 @@ def test_each_owner_is_asked_with_a_readable_task_and_a_pack_built_from_the_regi
         assert label.startswith(activity_id)
 
 
+@pytest.mark.reliability("input")
 def test_text_from_aws_and_people_is_never_rendered_by_airflow(review_run):
     step = review_run.step("PA-001")
     detail = _hitl(review_run, step, "alice")
@@ -53,6 +54,7 @@ def test_text_from_aws_and_people_is_never_rendered_by_airflow(review_run):
     assert review_run.secret not in str(rendered)
 
 
+@pytest.mark.reliability("security")
 def test_only_the_assigned_owner_may_answer(review_run):
     step = review_run.step("PA-004")
     review_run.wait_for_task(step)
@@ -65,6 +67,7 @@ def test_only_the_assigned_owner_may_answer(review_run):
     assert review_run.step("PA-004")["status"] == "pending"
 
 
+@pytest.mark.reliability("security")
 def test_needs_changes_goes_to_a_second_pair_of_eyes_and_applies_when_approved(review_run, tmp_path):
     step = review_run.step("PA-004")
     changes = {"article_9_condition": "Art 9(2)(g); health and ethnic origin in complaints",

@@ -58,6 +58,7 @@ def test_the_plugin_adds_the_register_under_browse(airflow):
     assert ours["fastapi_apps"][0]["url_prefix"] == "/adc"
 
 
+@pytest.mark.reliability("security")
 def test_roles_a_viewer_reads_a_user_acknowledges(airflow, reconciled):
     victor, alice = _client(airflow, "victor"), _client(airflow, "alice")
     assert victor.get("/adc/api/me").json() == {"user_id": "victor", "name": "victor", "can_change": False}

@@ -107,6 +107,7 @@ def test_a_reviewer_works_in_the_register_from_the_airflow_menu(airflow, reconci
     page.close()
 
 
+@pytest.mark.reliability("input")
 def test_hostile_text_shows_as_text_and_the_main_pages_render(airflow, reconciled, browser, plant_hostile):
     session = Session(browser, airflow.api_url, "dana")
     page = session.page

@@ -30,6 +30,7 @@ def test_the_estate_has_everything_governance_md_describes(moto):
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
 
 
+@pytest.mark.reliability("security")
 def test_with_iam_enforced_the_harvester_reads_all_but_the_legal_holds(moto):
     keys = estate.seed(moto.url, enforce_iam=True).harvester
     s3 = client(moto, "s3", **keys)

@@ -20,17 +20,3 @@ def as_user(monkeypatch):
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["aws_secret_access_key"])
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     return use
-
-
-@pytest.fixture
-def sqlite_register(tmp_path, monkeypatch):
-    """A SQLite register, for tests about what the harvest sees rather than how the register keeps it
-    (those use ``register``, on SQLite and PostgreSQL)."""
-    from adc.register.db import make_engine, migrate
-
-    url = f"sqlite:///{tmp_path / 'register.db'}"
-    monkeypatch.setenv("ADC_REGISTER_URL", url)
-    engine = make_engine(url)
-    migrate(engine)
-    yield engine
-    engine.dispose()

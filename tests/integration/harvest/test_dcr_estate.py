@@ -157,6 +157,7 @@ def test_the_properties_other_areas_read(dcr_datasets):
     assert glue["parameters"] == {"classification": "csv"}
 
 
+@pytest.mark.reliability("faults", "security")
 def test_with_iam_enforced_the_legal_holds_bucket_fails_and_the_run_goes_on(moto, register, as_user):
     keys = estate.seed(moto.url, enforce_iam=True).harvester
     as_user(keys)

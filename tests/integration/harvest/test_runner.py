@@ -18,6 +18,7 @@ from adc.register.tables import harvest_run, harvest_scope, observation
 CSV = b"id,email\n1,a@example.org\n"
 
 
+@pytest.mark.reliability("faults")
 def test_a_run_whose_unit_never_finished_fails_and_changes_nothing(moto, register):
     bucket(moto, "kept", {"a/x.csv": CSV})
     harvest(register, run_id="r1")
@@ -69,6 +70,7 @@ def test_a_bucket_is_absent_only_when_every_source_that_would_hold_it_listed_com
     assert ghost["scope"] == "ghost-bucket" and "a, b" in ghost["error"]
 
 
+@pytest.mark.reliability("faults")
 def test_a_failed_listing_proves_nothing_absent_and_the_run_still_completes(moto, sqlite_register, monkeypatch):
     register_asset(sqlite_register, "IA-42", "s3://ghost-bucket", "glue://some_db")
     monkeypatch.setattr(adc_aws, "RETRY_CONFIG", Config(retries={"max_attempts": 1}, connect_timeout=2))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from harvest_support import REGION, aws, bucket, current, harvest, scopes, sources
 
 from adc.demo.files import encode
@@ -28,6 +29,7 @@ def test_more_than_1000_objects_in_one_dataset(moto, sqlite_register):
     assert scopes(summary)[("s3", "big-bucket")]["datasets"] == 3
 
 
+@pytest.mark.reliability("input")
 def test_unreadable_files_keep_the_scope_complete(moto, register):
     good, broken = encode(ROWS, "parquet"), encode(ROWS, "parquet")[:-100]
     bucket(moto, "lake", {
@@ -54,6 +56,7 @@ def test_unreadable_files_keep_the_scope_complete(moto, register):
     assert datasets[("s3://lake", "binary")]["schema_status"] == "unreadable"
 
 
+@pytest.mark.reliability("security")
 def test_without_get_object_datasets_are_listed_and_their_schemas_skipped(moto, sqlite_register, as_user):
     bucket(moto, "no-reading", {"t/year=2024/a.csv": encode(ROWS, "csv")})
     policy = harvester_policy()

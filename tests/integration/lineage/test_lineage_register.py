@@ -123,6 +123,7 @@ def test_http_transport_sends_the_same_events_as_the_file_transport(register, li
     assert receiver.events() == validation.read_jsonl(lineage_file)
 
 
+@pytest.mark.reliability("faults")
 def test_a_transport_that_is_down_fails_clearly_and_a_retry_sends_everything(register, monkeypatch):
     two_harvests(register, monkeypatch)
     down = start_receiver()

@@ -4,11 +4,9 @@ lifecycle, history, idempotence, atomicity (a failure or a kill part-way) and co
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from adc.register import findings, history, reconcile
 from adc.register.reconcile import AbsenceDecision, Policy, Reconciliation
 from adc.register.tables import asset, finding, reconciliation_run
 from adc.register.tables import history as history_table
+from tests.processes import kill_when
 
 from register_staging import (
     asset_row,
@@ -78,6 +77,7 @@ def test_every_planted_inconsistency_is_found_with_its_kind_and_severity(demo):
     assert by_key[("unreadable_source", "s3://legal")]["evidence"]["error_kind"] == "AccessDenied"
 
 
+@pytest.mark.reliability("faults")
 def test_an_unreadable_bucket_marks_nothing_missing(demo):
     reconcile.reconcile(demo)
     assert asset_row(demo, "IA-0050")["status"] == "active"
@@ -265,6 +265,7 @@ def mass_absence(engine) -> str:
                    *((bucket_scope(f"bucket-{i}"), []) for i in range(1, 4)))
 
 
+@pytest.mark.reliability("faults")
 def test_a_mass_absence_is_withheld_until_a_person_approves(register):
     run = mass_absence(register)
     waiting = reconcile.reconcile(register)
@@ -312,6 +313,7 @@ def test_nothing_to_reconcile_before_a_harvest(register):
         reconcile.reconcile(register)
 
 
+@pytest.mark.reliability("faults")
 def test_a_failure_part_way_leaves_the_register_as_it_was(demo, monkeypatch):
     before = state(demo)
 
@@ -341,24 +343,18 @@ reconcile.reconcile(make_engine(sys.argv[1]))
 """
 
 
+@pytest.mark.reliability("faults")
 def test_a_killed_reconciliation_leaves_the_register_as_it_was(demo, register_url, tmp_path):
     before = state(demo)
     ready = tmp_path / "ready"
     process = subprocess.Popen([sys.executable, "-c", KILLABLE, register_url, str(ready)],
                                env={**os.environ}, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not ready.exists():
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the reconciliation never reached the step"
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+    kill_when(process, ready.exists, what="the reconciliation reaching its last step")
     assert state(demo) == before
     assert reconcile.reconcile(demo).changes["opened"] == 9  # the lock went with the process
 
 
+@pytest.mark.reliability("faults")
 def test_two_concurrent_reconciliations_write_each_finding_once(demo):
     results, errors = [], []
     start = threading.Barrier(2)

@@ -86,6 +86,7 @@ def test_retire_and_reinstate_through_the_status_column(register, tmp_path):
         assert [h["action"] for h in history.of(conn, "asset", "IA-0001")] == ["created", "retired", "reinstated"]
 
 
+@pytest.mark.reliability("input")
 def test_one_bad_row_imports_nothing(register, tmp_path):
     bad = "IA-0009,Bad,s3://bad,,,maybe,,,,,,,\n"
     with pytest.raises(ImportFileError) as caught:

@@ -1,5 +1,6 @@
 """Harvest runs into the register: staging, atomic merge, versions, coverage-gated absence."""
 
+import pytest
 from sqlalchemy import func, select
 
 from adc import naming
@@ -69,6 +70,7 @@ def test_a_retried_unit_replaces_its_staging(register):
     assert store.finish_run(register, "r1")["added"] == 1
 
 
+@pytest.mark.reliability("faults")
 def test_a_failed_run_changes_nothing(register):
     harvest(register, "r1", [(scope(), [dataset("a", "x")])])
     store.start_run(register, "r2", ["src"])

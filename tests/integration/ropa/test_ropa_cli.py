@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import pytest
 from openpyxl import load_workbook
 
 from adc.cli import main
@@ -32,6 +33,7 @@ def test_import_then_export_csv_and_xlsx(register, tmp_path, capsys):
     assert "6 unchanged" in capsys.readouterr().out
 
 
+@pytest.mark.reliability("input")
 def test_a_bad_file_is_one_line_naming_row_and_column_and_exit_2(register, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("Activity ID,Activity name,Owner\nPA-1,Casework,alice\n", encoding="utf-8")

@@ -65,6 +65,7 @@ def test_a_changed_row_is_an_update_with_the_changed_fields_in_history(register,
                                "linked_assets": [["IA-0031"], ["IA-0031", "IA-0099"]]}
 
 
+@pytest.mark.reliability("input")
 def test_bad_rows_are_all_reported_by_row_and_column_and_nothing_is_imported(register, tmp_path):
     rows = _rows(ROPA_CSV)
     rows[0]["Owner"] = "alice smith"

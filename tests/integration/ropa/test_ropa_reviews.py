@@ -109,6 +109,7 @@ def test_changes_go_to_the_other_person_in_the_team_and_apply_with_history_when_
     assert updated[0]["actor"] == "erin" and updated[0]["cause"] == done["review_id"]
 
 
+@pytest.mark.reliability("security")
 def test_four_eyes_the_proposer_can_never_approve_even_if_the_task_reaches_them(ropa):
     # carol is in the team here: she is still left out of the approval, and refused if she answers it
     team = ("carol", "dana")
@@ -204,6 +205,7 @@ def test_invalid_answers_are_refused_recorded_and_asked_again(ropa, option, para
     assert "was not accepted" in again["body"]
 
 
+@pytest.mark.reliability("security")
 def test_only_the_assigned_person_is_recorded(ropa):
     step = _owner_step(ropa)
     result = record(ropa, _answer(step["step_id"], CONFIRM, "bob"), team=TEAM)

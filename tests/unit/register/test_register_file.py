@@ -66,6 +66,7 @@ def test_short_locations_need_a_default_account(monkeypatch):
     assert "ADC_DEFAULT_AWS_ACCOUNT" in problems[0]
 
 
+@pytest.mark.reliability("input")
 def test_every_problem_in_a_file_is_reported_by_row_and_column(tmp_path):
     path = write(tmp_path, HEADER
                  + "IA-1,One,s3://one,alice,OFFICIAL,no,,,\n"
