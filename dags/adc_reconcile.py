@@ -24,17 +24,22 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, lineage_task
+from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, AsksOnce, lineage_task
 from adc.config import Settings
 from adc.register import FINDINGS_ASSET_URI
 
 APPROVAL_TASK = "approve_absence"
 
 
-class AbsenceApproval(ApprovalOperator):
-    """The mass-absence question. No template fields: the body is data built by ADC in a task."""
+class AbsenceApproval(AsksOnce, ApprovalOperator):
+    """The mass-absence question, asked once per task instance (AsksOnce).
 
-    template_fields = ()
+    ``body`` is the only template field and it is an XComArg: Airflow resolves it to the question
+    ADC built in a task (asset names and locations from the register) without rendering anything
+    inside it. Without it as a template field the XComArg itself would reach Airflow, which refuses it.
+    """
+
+    template_fields = ("body",)
 
 
 def _decide(result: dict, approved: bool, by: str) -> dict:

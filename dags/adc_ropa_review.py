@@ -26,16 +26,15 @@ AWS or from people as a template. See docs/ropa.md.
 from __future__ import annotations
 
 from airflow.providers.standard.operators.hitl import HITLOperator
-from airflow.providers.standard.triggers.hitl import HITLTrigger
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, ParamsDict, dag, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
-from adc.airflow_bridge import DEFAULT_ARGS
+from adc.airflow_bridge import DEFAULT_ARGS, AsksOnce
 from adc.register import FINDINGS_ASSET_URI
 from adc.ropa import forms
 
 
-class ReviewTask(HITLOperator):
+class ReviewTask(AsksOnce, HITLOperator):
     """Asks the question that ``question`` resolves to: a dict built by ADC (adc.ropa.reviews.question).
 
     ``question`` is the only template field and it must be an XComArg (or a mapped argument):
@@ -48,12 +47,8 @@ class ReviewTask(HITLOperator):
     through here as sent: an invalid value is recorded as a refused answer instead of failing the
     task and losing what the person said.
 
-    A task retried with the task instance id that asked (ADC notes it in the register) reads the
-    request it already wrote instead of writing it again: Airflow 3.3.2 retries a task answered
-    within a second or so of parking (the executor's late "success" reads as an external state
-    change), and writing the request again would clear the answer. The retry defers to the
-    provider's HITLTrigger on that request, which returns the answer already given (or waits for
-    one until the step's deadline); parking it again would resume it at once and race again.
+    A question is asked once per task instance (AsksOnce): a retry Airflow makes of an answered
+    task reads the answer instead of clearing it, with the step's deadline.
     """
 
     template_fields = ("question",)
@@ -78,17 +73,11 @@ class ReviewTask(HITLOperator):
         return question
 
     def execute(self, context):
-        from adc.register.db import register_engine
-        from adc.ropa.reviews import note_asking
-
-        question = self._ask()
-        ti_id = context["ti"].id
-        if note_asking(register_engine(), question["step_id"], str(ti_id)):
-            self.log.info("%s was asked by this task instance already: reading that request", question["step_id"])
-            # params={}: the form's values reach ADC as sent (see validate_params_input)
-            self.defer(trigger=HITLTrigger(ti_id=ti_id, options=self.options, defaults=self.defaults, params={},
-                                           timeout_datetime=question["deadline"]), method_name="execute_complete")
+        self._ask()
         return super().execute(context)
+
+    def answer_deadline(self, context):
+        return self.question["deadline"]  # the step's, as the register recorded it
 
     def validate_params_input(self, params_input) -> None:
         """Checked by ADC when recording (see the class docstring)."""

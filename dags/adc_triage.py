@@ -23,18 +23,19 @@ from datetime import UTC, datetime
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Asset, Param, dag, task
 
-from adc.airflow_bridge import DEFAULT_ARGS
+from adc.airflow_bridge import DEFAULT_ARGS, AsksOnce
 from adc.register import FINDINGS_ASSET_URI
 from adc.register.forms import PARAMS, TRIAGE_DAG_ID, TRIAGE_TASK
 
 
-class TriageTask(HITLOperator):
+class TriageTask(AsksOnce, HITLOperator):
     """One finding's question; the answer is applied to the register when the person responds.
 
     No template fields: subject and body are data built by ADC from the register (bucket names,
     tags and descriptions from AWS and people), and Airflow renders expand_kwargs() values that are
     template fields. The form's values pass through unchecked here: adc.register.triage validates
-    them and records a refusal instead of failing inside Airflow and losing the answer.
+    them and records a refusal instead of failing inside Airflow and losing the answer. A question
+    is asked once per task instance (AsksOnce).
     """
 
     template_fields = ()

@@ -46,3 +46,31 @@ def test_no_dag_file_takes_more_than_half_a_second_of_its_own(dagbag):
 
 def _seconds(duration) -> float:
     return duration.total_seconds() if hasattr(duration, "total_seconds") else float(duration)
+
+
+def test_every_question_to_people_is_asked_once_and_templates_only_what_adc_built(dagbag):
+    """Human-in-the-loop tasks ask once per task instance (adc.airflow_bridge.AsksOnce: a retry reads
+    the answer instead of clearing it), and their template fields hold only values ADC built in a
+    task (XComArgs and mapped arguments, resolved, never rendered): a literal there would be rendered
+    as Jinja."""
+    from airflow.providers.standard.operators.hitl import HITLOperator
+    from airflow.sdk.definitions._internal.mixins import ResolveMixin
+
+    from adc.airflow_bridge import AsksOnce
+
+    asking = []
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            operator = getattr(task, "operator_class", type(task))  # a mapped task's operator
+            if not (isinstance(operator, type) and issubclass(operator, HITLOperator)):
+                continue
+            asking.append(f"{dag.dag_id}.{task.task_id}")
+            assert issubclass(operator, AsksOnce), f"{dag.dag_id}.{task.task_id} may ask twice"
+            for name in operator.template_fields:
+                value = task.expand_input.value.get(name) if hasattr(task, "expand_input") else getattr(task, name)
+                assert value is None or isinstance(value, ResolveMixin), f"{dag.dag_id}.{task.task_id}.{name} is rendered"
+            for name in ("subject", "body", "options", "defaults", "assigned_users"):  # a value from XCom must be
+                if isinstance(getattr(task, name, None), ResolveMixin):                 # resolved, or Airflow gets it raw
+                    assert name in operator.template_fields, f"{dag.dag_id}.{task.task_id}.{name} is never resolved"
+    assert sorted(asking) == ["adc_reconcile.approve_absence", "adc_ropa_review.review.dpo_question",
+                              "adc_ropa_review.review.question", "adc_triage.triage"]

@@ -256,3 +256,16 @@ history = Table(
 )
 Index("ix_history_entity", history.c.entity_kind, history.c.entity_id, history.c.at)
 Index("ix_history_at", history.c.at)
+
+
+# --------------------------------------------------------------------------- questions asked in Airflow
+
+# Every question ADC has put to people in Airflow, by the task instance that asked it: a retry that
+# Airflow makes of that same task instance reads the request instead of asking again (see
+# adc.airflow_bridge.AsksOnce).
+asked_question = Table(
+    "asked_question",
+    metadata,
+    Column("task_instance_id", String(36), primary_key=True),
+    Column("asked_at", UTCDateTime, nullable=False),
+)

@@ -213,22 +213,6 @@ def follow_up(conn: Connection, step_id: str) -> dict[str, Any] | None:
     return question(row) if row else None
 
 
-def note_asking(engine: Engine, step_id: str, task_instance_id: str) -> bool:
-    """Note that this Airflow task instance asks the step's question; True if it had asked already.
-
-    Airflow gives a new task instance id to a try that follows a failure of the task itself, so a
-    try with the id of the one that asked is a retry Airflow made on its own (a state race), and
-    its request, with any answer already given, is still there to read.
-    """
-    with engine.begin() as conn:
-        before = conn.execute(select(review_step.c.asked_by_task).where(review_step.c.step_id == step_id)).scalar()
-        if before == task_instance_id:
-            return True
-        conn.execute(update(review_step).where(review_step.c.step_id == step_id)
-                     .values(asked_by_task=task_instance_id))
-    return False
-
-
 def _steps_with_activity():
     pa = processing_activity
     return (select(review_step, pa.c.activity_id, pa.c.name)

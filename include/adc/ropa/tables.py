@@ -140,7 +140,6 @@ review_step = Table(
     Column("dag_run_id", String(250)),
     Column("task_id", String(250)),
     Column("map_index", Integer),
-    Column("asked_by_task", String(36)),  # the Airflow task instance id that put the question to Airflow
     Column("status", String(20), nullable=False),  # STEP_STATUSES
     Column("answered_by", String(200)),
     Column("answered_at", UTCDateTime),

@@ -15,7 +15,7 @@ from adc.ropa.activities import add_months
 from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, ESCALATE, REJECT, RETIRE
 from adc.ropa.outcomes import Answer, follow_up, record
 from adc.ropa.packs import sha256
-from adc.ropa.reviews import issue, list_reviews, note_asking
+from adc.ropa.reviews import issue, list_reviews
 from adc.ropa.tables import review, review_step
 from tests.integration.ropa.conftest import TEAM, add_finding
 
@@ -269,13 +269,3 @@ def test_the_pack_shows_what_the_last_harvest_found_in_a_linked_asset(ropa):
     assert "Register: owner carol; personal data no; special categories none; retention RS-07" in body
     assert "| s3://dcr-prod-complaints-intake/intake | csv | personal |" in body
     assert "s3://elsewhere" not in body
-
-
-def test_the_task_instance_that_asked_is_noted_per_step(ropa):
-    step = _owner_step(ropa)
-    assert note_asking(ropa, step["step_id"], "ti-1") is False
-    assert note_asking(ropa, step["step_id"], "ti-1") is True
-    assert note_asking(ropa, step["step_id"], "ti-2") is False  # a new try of its own: asks again
-    with ropa.connect() as conn:
-        assert conn.execute(select(review_step.c.asked_by_task)
-                            .where(review_step.c.step_id == step["step_id"])).scalar() == "ti-2"

@@ -83,24 +83,19 @@ def test_a_retry_of_the_task_instance_that_asked_reads_its_request(dag_module, t
     """Airflow may retry a task answered just after it parked, keeping its task instance id: writing the
     request again would clear the answer, so that retry defers to the provider's HITLTrigger, which reads
     the answer already given (or waits for one until the step's deadline). A try after a failure of its
-    own has a new id and asks afresh."""
-    from datetime import date
+    own has a new id and asks afresh (adc.airflow_bridge.AsksOnce)."""
     from types import SimpleNamespace
 
     from airflow.providers.standard.triggers.hitl import HITLTrigger
     from airflow.sdk.exceptions import TaskAwaitingInput, TaskDeferred
 
-    from adc.demo import ropa as demo_ropa
-    from adc.demo.content import ROPA_CSV
     from adc.register.db import make_engine, migrate
-    from adc.ropa.reviews import issue
 
     url = f"sqlite:///{tmp_path / 'register.db'}"
     monkeypatch.setenv("ADC_REGISTER_URL", url)
     engine = make_engine(url)
     migrate(engine)
-    demo_ropa.load(engine, ROPA_CSV, today=date.today())
-    [question] = [q for q in issue(engine, dag_run_id="run", team=("dana", "erin")) if "PA-004" in q["step_id"]]
+    question = {**_question(), "deadline": datetime(2026, 12, 15, 9, 0, tzinfo=UTC)}
     written = []
     monkeypatch.setattr("airflow.providers.standard.operators.hitl.upsert_hitl_detail",
                         lambda **request: written.append(request["subject"]))
@@ -117,7 +112,7 @@ def test_a_retry_of_the_task_instance_that_asked_reads_its_request(dag_module, t
     assert written == [question["subject"]]
     trigger = deferred.trigger
     assert isinstance(trigger, HITLTrigger) and deferred.method_name == "execute_complete"
-    assert trigger.ti_id == "ti-1" and trigger.timeout_datetime == question["deadline"] is not None
+    assert trigger.ti_id == "ti-1" and trigger.timeout_datetime == question["deadline"]
     assert trigger.options == forms.OPTIONS["owner"] and trigger.defaults == forms.DEFAULTS["owner"]
     assert len(trigger.params) == 0  # nothing for the trigger to refuse: ADC judges the values
     run("ti-2", TaskAwaitingInput)  # a new try after a failure of its own: asks again

@@ -1,0 +1,23 @@
+"""The questions ADC puts to people in Airflow, noted by the task instance that asks.
+
+Airflow gives a new task instance id to a try that follows a failure of the task itself; a try with
+the id of the one that asked is a retry Airflow made on its own (a state race, see
+adc.airflow_bridge.AsksOnce), and its request, with any answer already given, is still there to read.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, insert, select
+
+from adc.register.store import now
+from adc.register.tables import asked_question
+
+
+def note_asking(engine: Engine, task_instance_id: str) -> bool:
+    """Note that this task instance asks its question; True if it had asked already."""
+    with engine.begin() as conn:
+        if conn.execute(select(asked_question.c.task_instance_id)
+                        .where(asked_question.c.task_instance_id == task_instance_id)).first():
+            return True
+        conn.execute(insert(asked_question).values(task_instance_id=task_instance_id, asked_at=now()))
+    return False
