@@ -1,4 +1,5 @@
-"""A reviewer answers a RoPA review in Airflow's UI (headless Chromium) and the outcome lands in the register.
+"""A reviewer answers a RoPA review in Airflow's UI (headless Chromium) and the outcome lands in the register;
+the person who proposed a change is refused its approval there, and the DPO gives it.
 
 Screenshots go to test-results/; with ADC_UPDATE_SCREENSHOTS=1 the review task page is also saved
 as docs/screenshots/ropa-review-task.png (the README's picture).
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from adc.demo.runner import password_for
-from adc.ropa.forms import CONFIRM
+from adc.ropa.forms import APPROVE, CHANGE, CONFIRM
 
 pytestmark = [pytest.mark.airflow, pytest.mark.browser]
 
@@ -32,10 +33,10 @@ def _log_in(browser, base_url: str, user: str):
     return page
 
 
-def _open_required_action(page, base_url: str, subject: str) -> None:
+def _open_required_action(page, base_url: str, subject: str, option: str = CONFIRM) -> None:
     page.goto(f"{base_url}/required_actions")
     page.get_by_text(subject).first.click()
-    page.get_by_role("button", name=CONFIRM).wait_for(timeout=30_000)
+    page.get_by_role("button", name=option).wait_for(timeout=30_000)
 
 
 def test_a_reviewer_confirms_in_required_actions_and_the_register_records_it(review_run, browser):
@@ -77,3 +78,35 @@ def test_hostile_text_shows_as_text_in_the_ui(review_run, browser):
     assert review_run.secret not in page.content()
     assert page.locator("script", has_text="alert(1)").count() == 0
     page.close()
+
+
+@pytest.mark.reliability("security")
+def test_four_eyes_in_the_ui_the_proposer_is_refused_the_approval_and_the_dpo_gives_it(review_run, browser):
+    airflow = review_run.airflow
+    step = review_run.step("PA-002")
+    review_run.wait_for_task(step)
+    proposal = {"review_frequency_months": 3}
+    assert review_run.answer("bob", step, CHANGE, comment="enrolment volumes doubled",
+                             proposed_changes=proposal).status_code == 200
+    approval = review_run.wait_for_step("PA-002", "approval")
+    review_run.wait_for_task(approval)
+
+    bob = _log_in(browser, airflow.api_url, "bob")  # the proposer, trying to approve his own change
+    _open_required_action(bob, airflow.api_url, approval["subject"], option=APPROVE)
+    bob.get_by_role("button", name=APPROVE).click()
+    bob.get_by_text("You do not have permission to perform this action.").wait_for(timeout=30_000)
+    RESULTS.mkdir(exist_ok=True)
+    bob.screenshot(path=RESULTS / "ropa-four-eyes-refused.png")
+    assert review_run.step("PA-002", "approval")["status"] == "pending"  # nothing recorded
+    assert review_run.review("PA-002")["status"] == "awaiting_approval"
+    bob.close()
+
+    dana = _log_in(browser, airflow.api_url, "dana")
+    _open_required_action(dana, airflow.api_url, approval["subject"], option=APPROVE)
+    dana.get_by_role("button", name=APPROVE).click()
+    airflow.wait(lambda: review_run.review("PA-002")["status"] == "completed", timeout=240,
+                 what="the PA-002 review to complete after dana's approval in the UI")
+    done = review_run.review("PA-002")
+    assert (done["outcome"], done["answered_by"], done["approved_by"]) == ("changed", "bob", "dana")
+    assert review_run.activity("PA-002")["review_frequency_months"] == 3
+    dana.close()

@@ -1,0 +1,77 @@
+"""A mass absence on real Airflow: adc_reconcile withholds it and asks the data protection team in
+Required Actions (approve_absence, the question ADC built, shown as text), nobody else may answer,
+and Approve marks the assets missing, the reconciliation recording who approved. (Runs after the RoPA tests,
+whose reviews a reconciliation would otherwise open first; its assets are retired afterwards.)
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from adc.register import assets
+from adc.register.tables import asset, history, reconciliation_run
+
+pytestmark = [pytest.mark.airflow, pytest.mark.reliability("faults")]
+
+GHOSTS = {f"IA-09{60 + i}": f"s3://dcr-e2e-ghost-{i}" for i in range(8)}  # buckets no listing holds
+TEMPLATE = "{{ 7*7 }}"
+
+
+def _register(engine, status: str | None = None) -> None:
+    records = []
+    for asset_id, location in GHOSTS.items():
+        record, problems = assets.validate({"asset_id": asset_id, "name": f"Ghost {TEMPLATE} {asset_id}",
+                                            "location": location, "owner": "alice", "classification": "OFFICIAL",
+                                            "personal_data": "no", **({"status": status} if status else {})})
+        assert not problems, problems
+        records.append(record)
+    assets.import_records(engine, records, actor="e2e", cause="the mass absence test")
+
+
+@pytest.fixture
+def ghosts(airflow):
+    _register(airflow.engine)
+    yield GHOSTS
+    _register(airflow.engine, status="retired")  # so later reconciliations see no mass absence
+
+
+def _statuses(engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(asset.c.asset_id, asset.c.status).where(asset.c.asset_id.in_(GHOSTS))).all())
+
+
+def test_a_mass_absence_waits_for_the_data_protection_team_and_approve_marks_the_assets_missing(airflow, ghosts):
+    harvest = airflow.trigger("adc_harvest")
+    assert airflow.api("admin").wait_for_run("adc_harvest", harvest, timeout=600) == "success", airflow.log_tail()
+
+    def asked():
+        for detail in airflow.hitl_details("dana", dag_id="adc_reconcile", response_received=False):
+            if detail["task_instance"]["task_id"] == "approve_absence" and \
+                    detail["task_instance"]["state"] == "awaiting_input":
+                return detail
+        return None
+
+    detail = airflow.wait(asked, timeout=300, what="adc_reconcile to ask about the mass absence")
+    ti = detail["task_instance"]
+    assert [u["id"] for u in detail["assigned_users"]] == ["dana", "erin"]
+    assert detail["subject"] == "Mark assets missing after a mass absence?"
+    assert f"`{harvest}`" in detail["body"] and "source **dcr-prod**" in detail["body"]  # ADC's question, resolved
+    assert _statuses(airflow.engine) == dict.fromkeys(GHOSTS, "active")  # nothing marked missing yet
+
+    def answer(user: str, option: str):
+        return airflow.answer(user, dag_id="adc_reconcile", run_id=ti["dag_run_id"], task_id="approve_absence",
+                              map_index=-1, options=[option])
+
+    assert answer("alice", "Approve").status_code == 403  # not in the data protection team
+    assert answer("dana", "Approve").status_code == 200
+    airflow.wait_for_task("adc_reconcile", ti["dag_run_id"], "apply_absence", ("success",), timeout=240)
+    assert _statuses(airflow.engine) == dict.fromkeys(GHOSTS, "missing")
+    with airflow.engine.connect() as conn:
+        [decided] = conn.execute(select(reconciliation_run.c.run_id, reconciliation_run.c.absence_decided_by).where(
+            reconciliation_run.c.harvest_run_id == harvest, reconciliation_run.c.absence_decision == "approved")).all()
+        marked = conn.execute(select(history.c.entity_id, history.c.cause).where(
+            history.c.entity_kind == "asset", history.c.action == "missing",
+            history.c.entity_id.in_(GHOSTS))).all()
+    assert decided.absence_decided_by == "dana"
+    assert sorted(marked) == sorted((asset_id, decided.run_id) for asset_id in GHOSTS)
