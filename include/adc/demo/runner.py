@@ -389,6 +389,7 @@ def check(*, moto_port: int | None = None, api_port: int | None = None, timeout:
     demo.root = demo.root.with_name(demo.root.name + "-check")
     started = time.monotonic()
     with ExitStack() as stack:
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a CI timeout's kill leaves nothing running either
         _, env, api = bring_up(stack, demo)
         report = verify.run_pipeline(api, env, demo, timeout=timeout)
     print()
