@@ -123,14 +123,14 @@ def test_the_endpoint_vanishing_mid_harvest_changes_nothing_and_a_rerun_converge
     assert _gone(demo_register) == set()  # a scope it could not finish proves nothing absent
     reconcile.reconcile(demo_register, policy=policy)
     assert _record(state(demo_register)) == _record(before)  # nothing missing, no asset changed
-    assert {kind for kind, _, _ in _live_findings(demo_register) - _live_findings_of(before)} == {
+    assert {kind for kind, _, _ in _live_findings(state(demo_register)) - _live_findings(before)} == {
         "unreadable_source"}  # what it could not reach is reported as such
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", dcr_estate.url)  # the endpoint is back
     _clean(_harvest(demo_register))
     reconcile.reconcile(demo_register, policy=policy)
     assert estate_projection(demo_register) == _golden()
-    assert _live_findings(demo_register) == _live_findings_of(before)
+    assert _live_findings(state(demo_register)) == _live_findings(before)
 
 
 def test_a_harvest_killed_part_way_changes_nothing_and_a_rerun_converges(proxy, demo_register, sources_file):
@@ -168,13 +168,7 @@ def _gone(engine) -> set[tuple]:
             "SELECT namespace, name FROM observed_dataset WHERE valid_to IS NULL AND gone")}
 
 
-def _live_findings(engine) -> set[tuple]:
-    with engine.connect() as conn:
-        return {tuple(r) for r in conn.exec_driver_sql(
-            "SELECT kind, subject, severity FROM finding WHERE status IN ('open', 'acknowledged')")}
-
-
-def _live_findings_of(snapshot: dict) -> set[tuple]:
+def _live_findings(snapshot: dict) -> set[tuple]:
     from adc.register.tables import finding
 
     names = [c.name for c in finding.columns]

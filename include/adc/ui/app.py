@@ -246,10 +246,7 @@ def _pages():
         from adc.register.findings import get
 
         with _reader(request).connect() as conn:
-            try:
-                row = get(conn, finding_id)
-            except FindingError:
-                raise HTTPException(404, f"no finding {finding_id}") from None
+            row = get(conn, finding_id)  # FindingNotFound: 404, as every route answers it
             trail = queries.finding_history(conn, finding_id)
         return render(request, "finding.html", finding=row, history=trail, done=done[:20])
 

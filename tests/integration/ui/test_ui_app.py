@@ -204,6 +204,7 @@ def test_a_user_acknowledges_a_finding_from_the_page_and_history_names_them(demo
     assert again.status_code == 409 and "only a finding that is open" in again.text
     missing = alice.post("/adc/findings/999999/acknowledge", data={"reason": "x", "csrf_token": _csrf(page.text)})
     assert missing.status_code == 404 and "no finding 999999" in missing.text
+    assert alice.get("/adc/findings/999999").status_code == 404
 
 
 @pytest.mark.reliability("security")
