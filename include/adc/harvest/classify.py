@@ -134,6 +134,16 @@ _VALUE_PATTERNS: tuple[tuple[str, str, Any], ...] = (
 )
 _VALUE_SHARE = 0.5  # at least half of the sampled values must match for a structured pattern
 
+
+def looks_personal(text: str) -> bool:
+    """Whether one value looks like an email address, phone number, postcode, NI number or IP address.
+
+    The schema reader asks this of a CSV's first row and of JSON object keys: such text is data, never
+    a column or member name.
+    """
+    return any(matches(text) for _, _, matches in _VALUE_PATTERNS)
+
+
 _HEALTH_TERMS = re.compile(
     r"\b(?:medical|medication|diagnos\w*|disabilit\w*|disabled|asthma|diabet\w*|depress\w*|anxiety|cancer|hiv|"
     r"pregnan\w*|mental health|hospital\w*|illness|impairment|epilep\w*|dementia|autis\w*|surgery|therapy|"

@@ -14,7 +14,7 @@ from adc.aws import AwsClients
 from adc.config import Source
 from adc.harvest.classify import classify_columns
 from adc.harvest.context import ScopeContext, failure, retention, tag_dict
-from adc.harvest.schema import json_type, merge_types
+from adc.harvest.schema import json_type
 from adc.model import ObservedDataset, SchemaStatus
 from adc.naming import DatasetId
 
@@ -47,7 +47,7 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
     for item in items:
         for name, value in item.items():
             seen.setdefault(name, []).append(value)
-    columns = [(name, merge_types(json_type(v) for v in values) if values else definitions.get(name, "string"))
+    columns = [(name, json_type(values) if values else definitions.get(name, "string"))
                for name, values in seen.items()]
     if ttl is None:
         retained = retention("unknown", None, "the table's TTL setting could not be read")

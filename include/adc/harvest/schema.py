@@ -5,9 +5,10 @@ ranged GET) and never more than it needs:
 
 - Parquet: the last 64 KiB (one GET for almost every file), more only when the footer is larger.
 - Avro: the container header at the start of the file (the writer's schema).
-- CSV/TSV: the first 64 KiB: the header row names the columns, types come from at most
-  ``sample_rows`` rows below it.
-- JSON and JSON lines: records from the first 64 KiB, field names and types merged across them.
+- CSV/TSV: the first 64 KiB: the header row names the columns (unless it holds values), types come
+  from at most ``sample_rows`` rows below it.
+- JSON and JSON lines: records from the first 64 KiB, field names and types merged across them
+  (nested objects keyed by data are maps, whose keys are not recorded).
 - gzip: the first 64 KiB of compressed bytes, decompressed as far as they go.
 
 It returns the columns and, for text formats, the sample rows, which the caller classifies and then
@@ -24,9 +25,12 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
+
+from adc.harvest.classify import looks_personal
 
 HEAD_BYTES = 64 * 1024
 TEXT_LIMIT = 256 * 1024  # decompressed text read from a gzip head
@@ -289,13 +293,15 @@ def _delimited(text: str, fmt: str, delimiter: str | None, sample_rows: int) -> 
 
 
 def _holds_values(row: list[str]) -> bool:
-    """A first row of numbers, dates or booleans only is data, not a header: no one names a column 42.
-    Its values are then classified with the rest, instead of being taken for column names.
+    """A first row is data, not a header, when it holds numbers, dates or booleans only (no one names a
+    column 42) or when any cell looks like personal data (an email, a postcode, an NI number...: no one
+    names a column jane.doe@example.com). Its values are then classified with the rest, instead of being
+    taken for column names.
 
-    (Text cannot tell a header from data: a headerless file of text keeps its first row as names.)
+    (Other text cannot tell a header from data: a headerless file of plain text keeps its first row as names.)
     """
     types = [t for t in map(text_type, row) if t]
-    return bool(types) and "string" not in types
+    return (bool(types) and "string" not in types) or any(map(looks_personal, row))
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -337,7 +343,7 @@ def _json(text: str, fmt: str, truncated: bool, sample_rows: int) -> Inferred:
     for record in records:
         for key, value in record.items():
             names.setdefault(key, []).append(value)
-    columns = [(name, merge_types(json_type(v) for v in values)) for name, values in names.items()]
+    columns = [(name, json_type(values)) for name, values in names.items()]
     return Inferred(columns, fmt, records, problem)
 
 
@@ -367,7 +373,48 @@ def text_type(value: str) -> str | None:
     return "string"
 
 
-def json_type(value: Any) -> str | None:
+_MEMBER_NAME = re.compile(r"[^\W\d][\w-]*")  # a letter or _, then letters, digits, _ or -
+MAP_KEYS = 100  # more distinct keys than this in one place: a map
+_ITEMS = 50  # values of one array or map read for their type
+
+
+def json_type(values: Iterable[Any]) -> str:
+    """One type for the JSON values found in one place: a column, a struct member, the items of arrays.
+
+    Objects in that place are merged: one struct of all their members, or one map (see :func:`keyed_by_data`).
+    """
+    objects, arrays, types = [], [], []
+    for value in values:
+        if isinstance(value, dict):
+            objects.append(value)
+        elif isinstance(value, list):
+            arrays.append(value)
+        else:
+            types.append(_scalar_type(value))
+    if objects:
+        keys = list(dict.fromkeys(key for o in objects for key in o))
+        if keyed_by_data(keys):
+            types.append(f"map<string,{json_type(v for o in objects for v in islice(o.values(), _ITEMS))}>")
+        else:
+            types.append("struct<" + ",".join(f"{k}:{json_type(o[k] for o in objects if k in o)}" for k in keys) + ">")
+    if arrays:
+        types.append(f"array<{json_type(item for array in arrays for item in array[:_ITEMS])}>")
+    return merge_types(types)
+
+
+def keyed_by_data(keys: Collection[str]) -> bool:
+    """Whether JSON objects with these keys are keyed by data (a ``map<string,...>``, its keys never
+    recorded) rather than by member names (a ``struct<name:type,...>``).
+
+    Keys are data when any looks like personal data (an email, NI number, postcode, phone number or IP
+    address, as classify reads values), any is not name-like (a letter or ``_``, then letters, digits,
+    ``_`` or ``-``: so not ``2024-05-01``, ``Jane Doe`` or ``a@b.com``), or there are more than
+    :data:`MAP_KEYS` distinct keys in the sample.
+    """
+    return len(keys) > MAP_KEYS or any(not _MEMBER_NAME.fullmatch(k) or looks_personal(k) for k in keys)
+
+
+def _scalar_type(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -376,10 +423,6 @@ def json_type(value: Any) -> str | None:
         return "bigint"
     if isinstance(value, float):
         return "double"
-    if isinstance(value, dict):
-        return "struct<" + ",".join(f"{k}:{json_type(v) or 'string'}" for k, v in list(value.items())[:50]) + ">"
-    if isinstance(value, list):
-        return f"array<{merge_types(json_type(v) for v in value[:50])}>"
     return "string"
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from harvest_support import ACCOUNT, REGION, aws, current, fields, harvest, scopes, sources
 
 from adc.model import Classification
@@ -99,6 +102,27 @@ def test_dynamodb_keys_ttl_tags_and_sampled_attributes(moto, sqlite_register):
     assert people["properties"]["retention_control"]["active"] is True
     assert people["properties"]["key_schema"][1] == {"name": "n", "key_type": "RANGE", "type": "number"}
     assert people["schema_status"] == "inferred"
+
+
+@pytest.mark.reliability("security")
+def test_dynamodb_maps_keyed_by_personal_data_are_recorded_as_maps_without_their_keys(moto, register):
+    dynamodb = aws(moto, "dynamodb")
+    dynamodb.create_table(TableName="tallies", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    dynamodb.put_item(TableName="tallies", Item={
+        "pk": {"S": "Jane Doe"},
+        "by_email": {"M": {"jane.doe@example.com": {"N": "3"}, "john.roe@example.com": {"N": "1"}}},
+        "by_ni_number": {"M": {"AB123456C": {"M": {"visits": {"N": "2"}}}}},
+        "prefs": {"M": {"dark_mode": {"BOOL": True}}},
+    })
+    summary = harvest(register, sources({"services": ["dynamodb"]}))
+    tallies = current(register)[(DYNAMODB, "table/tallies")]
+    assert {f["name"]: f["type"] for f in tallies["fields"]} == {
+        "pk": "string", "by_email": "map<string,bigint>", "by_ni_number": "map<string,struct<visits:bigint>>",
+        "prefs": "struct<dark_mode:boolean>"}
+    recorded = json.dumps([tallies, summary], default=str)
+    assert not [value for value in ("Jane Doe", "jane.doe@example.com", "AB123456C") if value in recorded]
 
 
 def test_each_region_is_listed_on_its_own(moto, sqlite_register):

@@ -76,6 +76,28 @@ def test_without_get_object_datasets_are_listed_and_their_schemas_skipped(moto, 
     assert any("no permission to read objects" in p for p in dataset["problems"])
 
 
+PERSON = ("Jane Doe", "jane.doe@example.com", "SW1A 1AA", "AB123456C")
+
+
+@pytest.mark.reliability("security")
+def test_personal_data_in_a_headerless_csv_or_json_keys_is_never_a_column_or_member_name(moto, register):
+    bucket(moto, "minimal", {
+        "people/part-0.csv": (",".join(PERSON) + "\nJohn Roe,john.roe@example.com,EC1A 1BB,CD123456A\n").encode(),
+        "counts/part-0.jsonl": b'{"day": "2024-05-01", "by_email": {"jane.doe@example.com": 3}}\n',
+    })
+    summary = harvest(register, sources({"services": ["s3"]}))
+    assert scopes(summary)[("s3", "minimal")]["status"] == "complete"
+    datasets = current(register)
+    people, counts = datasets[("s3://minimal", "people")], datasets[("s3://minimal", "counts")]
+    assert [(f["name"], f["category"]) for f in people["fields"]] == [
+        ("column_1", None), ("column_2", "email"), ("column_3", "postcode"), ("column_4", "national_insurance_number")]
+    assert people["problems"] == [
+        "people/part-0.csv: no header row (the first row holds values): columns are named by position"]
+    assert [(f["name"], f["type"]) for f in counts["fields"]] == [("day", "string"), ("by_email", "map<string,bigint>")]
+    recorded = json.dumps([people, counts, summary], default=str)
+    assert not [value for value in PERSON if value in recorded]
+
+
 def test_a_bucket_gone_between_plan_and_unit_is_a_failed_scope(moto, register):
     from adc.register import store
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from adc.harvest.classify import classify, classify_columns, normalise
+from adc.harvest.classify import classify, classify_columns, looks_personal, normalise
 from adc.model import Classification
 
 P, S, C, N = (Classification.PERSONAL, Classification.SPECIAL, Classification.CRIMINAL, Classification.NONE)
@@ -58,6 +58,18 @@ def test_values_that_look_like_personal_data():
     assert classify("x", "string", ["12 High Street, SW1A 1AA", "3 Mill Road, M1 1AE"]).category == "postcode"
     assert classify("t", "string", ["12:30:00", "13:00:00"]).classification == N  # times are not IPv6
     assert classify("x", "string", ["a@example.org", "b", "c", "d"]).classification == N  # one in four
+
+
+@pytest.mark.parametrize("text", ["jane.doe@example.com", "AB123456C", "SW1A 1AA", "07700 900123", "192.0.2.1",
+                                  "2001:db8::1"])
+def test_one_value_looks_personal(text):
+    assert looks_personal(text)
+
+
+@pytest.mark.parametrize("text", ["email", "email_address", "postcode", "ni_number", "phone", "ip_address", "name",
+                                  "Date of Birth", "ID", "A1", "Q1 2024", "12:30:00", "addressLine1", "SHA256"])
+def test_column_and_member_names_do_not_look_personal(text):
+    assert not looks_personal(text)
 
 
 def test_criminal_free_text_and_the_more_sensitive_signal_wins():

@@ -198,3 +198,59 @@ def test_avro_schema_from_the_container_header():
     assert read(data, None)[0].format == "avro"
     with pytest.raises(Unreadable):
         read(b"Obj\x01" + b"\xff" * 3, "avro")
+
+
+PERSON = ["Jane Doe", "jane.doe@example.com", "SW1A 1AA", "AB123456C"]
+
+
+@pytest.mark.reliability("security")
+@pytest.mark.parametrize("first_row", [
+    ",".join(PERSON), "Jane Doe,07700 900123", "Jane Doe,+447700900123", "Jane Doe,192.0.2.1",
+    "Jane Doe,2001:db8::1", "Jane Doe,SW1A1AA", "Jane Doe,ab 12 34 56 c", "Jane Doe,10 Downing Street London SW1A 2AA",
+], ids=["email postcode ni", "phone", "phone +44", "ipv4", "ipv6", "postcode", "ni spaced", "address"])
+def test_a_headerless_csv_whose_first_row_is_personal_data_names_no_column_after_it(first_row):
+    data = f"{first_row}\nJohn Roe,{first_row.split(',', 1)[1]}\n".encode()
+    found, _ = read(data, "csv")
+    width = first_row.count(",") + 1
+    assert [c for c, _ in found.columns] == [f"column_{i + 1}" for i in range(width)]
+    assert found.problem == "no header row (the first row holds values): columns are named by position"
+    assert [row["column_1"] for row in found.rows] == ["Jane Doe", "John Roe"]  # the first row is sampled as data
+    for value in first_row.split(","):
+        assert value not in repr((found.columns, found.problem))
+
+
+def test_a_header_of_names_stays_a_header():
+    found, _ = read(b"name,email,postcode,ni_number,phone,ip\nJane Doe,jane.doe@example.com,SW1A 1AA,AB123456C,"
+                    b"07700 900123,192.0.2.1\n", "csv")
+    assert [c for c, _ in found.columns] == ["name", "email", "postcode", "ni_number", "phone", "ip"]
+    assert found.problem is None and len(found.rows) == 1
+
+
+@pytest.mark.reliability("security")
+@pytest.mark.parametrize("keys", [
+    ["jane.doe@example.com"], ["AB123456C"], ["SW1A1AA"], ["SW1A 1AA"], ["07700900123"], ["192.0.2.1"],
+    ["2001:db8::1"], ["Jane Doe"], ["2024-05-01"], ["a", "b.c"], [f"u{i}" for i in range(schema.MAP_KEYS + 1)],
+], ids=["email", "ni", "postcode", "postcode spaced", "phone", "ipv4", "ipv6", "name", "date", "one dotted key",
+        "too many keys"])
+def test_a_json_object_keyed_by_data_is_a_map_that_names_no_key(keys):
+    records = [{"id": i, "by_key": {key: i}} for i, key in enumerate(keys)]
+    data = "".join(json.dumps(r) + "\n" for r in records).encode()
+    found, _ = read(data, "jsonl", sample_rows=len(records))
+    assert dict(found.columns) == {"id": "bigint", "by_key": "map<string,bigint>"}
+    assert not any(key in repr(found.columns) for key in keys if key != "a")
+
+
+def test_a_map_of_any_values_and_maps_inside_arrays_and_structs():
+    assert schema.json_type([{"jane@example.com": {"n": 1}, "john@example.com": {"n": 2.5}}]) \
+        == "map<string,struct<n:double>>"
+    assert schema.json_type([[{"2024-05-01": "x"}], [{"2024-05-02": None}]]) == "array<map<string,string>>"
+    assert schema.json_type([{"counts": {"AB123456C": 1}}]) == "struct<counts:map<string,bigint>>"
+
+
+def test_json_objects_keyed_by_names_are_structs_merged_across_records():
+    records = [{"member": {"first_name": "Jane", "addressLine-1": "x", "données": 1}},
+               {"member": {"first_name": "John", "_extra": True}}]
+    assert schema.json_type(r["member"] for r in records) \
+        == "struct<first_name:string,addressLine-1:string,données:bigint,_extra:boolean>"
+    names = [f"f{i}" for i in range(schema.MAP_KEYS)]
+    assert schema.json_type([dict.fromkeys(names, 1)]) == "struct<" + ",".join(f"{n}:bigint" for n in names) + ">"
