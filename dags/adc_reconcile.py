@@ -12,42 +12,24 @@ protection team) and the RoPA review.
 Coverage before absence: only a completely listed scope can make an asset missing. If a run would
 mark more than a source's `missing_threshold` of its assets missing, the absence is withheld and
 **approve_absence** asks the data protection team (`ADC_DATA_PROTECTION_TEAM`): *Approve* marks
-them missing, *Reject* (or no answer within a day) keeps them as they were and records who
-decided. See docs/register.md.
+them missing (each asset's history names the approver), *Reject* (or no answer within a day) keeps
+them as they were and records who decided. The decision is read from Airflow's own record of the
+answer, by the task that asked, and only a member of the team can make it; with nobody in the team
+ADC does not ask, and the absence stays withheld. See docs/register.md.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import Asset, TriggerRule, dag, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import Asset, dag, task
 
-from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, AsksOnce, lineage_task
+from adc.airflow.operators import AbsenceApproval
+from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, lineage_task
 from adc.config import Settings
 from adc.register import FINDINGS_ASSET_URI
 
 APPROVAL_TASK = "approve_absence"
-
-
-class AbsenceApproval(AsksOnce, ApprovalOperator):
-    """The mass-absence question, asked once per task instance (AsksOnce).
-
-    ``body`` is the only template field and it is an XComArg: Airflow resolves it to the question
-    ADC built in a task (asset names and locations from the register) without rendering anything
-    inside it. Without it as a template field the XComArg itself would reach Airflow, which refuses it.
-    """
-
-    template_fields = ("body",)
-
-
-def _decide(result: dict, approved: bool, by: str) -> dict:
-    from adc.register import reconcile
-    from adc.register.db import register_engine
-
-    decision = reconcile.AbsenceDecision(result["harvest_run_id"], approved, by)
-    return reconcile.reconcile(register_engine(), policy=reconcile.Policy.from_sources(), decision=decision).to_dict()
 
 
 @dag(
@@ -63,50 +45,27 @@ def _decide(result: dict, approved: bool, by: str) -> dict:
 def adc_reconcile():
     @lineage_task(outlets=[Asset(FINDINGS_ASSET_URI)])
     def reconcile() -> dict:
-        from adc.airflow_bridge import report_lineage
-        from adc.lineage import tasks
-        from adc.register import reconcile as reconciliation
-        from adc.register.db import register_engine
+        from adc.airflow.reconcile import reconcile as run
 
-        report_lineage(*tasks.reconcile())  # the register tables it reads and writes, for OpenLineage
-
-        result = reconciliation.reconcile(register_engine(), policy=reconciliation.Policy.from_sources())
-        print(f"{result.run_id}: {result.status}; changes {result.changes}; live findings {result.findings}")
-        return result.to_dict()
+        return run()
 
     @task
     def absence_question(result: dict) -> str:
-        from adc.register.reconcile import absence_question as question
+        from adc.airflow.reconcile import absence_question as question
 
-        if not any(info["decision"] == "pending" for info in result["absence"].values()):
-            raise AirflowSkipException("no withheld mass absence: nothing to approve")
         return question(result)
-
-    @task
-    def apply_absence(result: dict, approval: dict) -> dict:
-        """Approve was chosen (Reject skips this task): mark the withheld assets missing."""
-        return _decide(result, True, approval["responded_by_user"]["id"])
-
-    @task(trigger_rule=TriggerRule.ALL_DONE)
-    def record_refusal(result: dict, **context) -> dict | None:
-        """After a Reject (or no answer), record who kept the assets as they were."""
-        approval = context["ti"].xcom_pull(task_ids=APPROVAL_TASK)
-        if not approval or approval.get("chosen_options") != [AbsenceApproval.REJECT]:
-            return None
-        who = (approval.get("responded_by_user") or {}).get("id") or "nobody (no answer in time)"
-        return _decide(result, False, who)
 
     result = reconcile()
     team = Settings.from_env().data_protection_team
-    approval = AbsenceApproval(
+    AbsenceApproval(
         task_id=APPROVAL_TASK,
         subject="Mark assets missing after a mass absence?",
         body=absence_question(result),
+        result=result,
         assigned_users=[{"id": user, "name": user} for user in team],
         defaults=AbsenceApproval.REJECT,  # silence keeps the assets as they were
         response_timeout=timedelta(days=1),
     )
-    apply_absence(result, approval.output) >> record_refusal(result)
 
 
 adc_reconcile()

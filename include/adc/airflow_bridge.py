@@ -54,41 +54,6 @@ def aws_session(aws_conn_id: str, region: str) -> tuple[Any, str | None, str | N
     return session, endpoint, hook.conn_config.get_service_endpoint_url("sts")
 
 
-class AsksOnce:
-    """Mixin for ADC's human-in-the-loop operators (before HITLOperator in the bases): a question is
-    asked once per task instance, whatever Airflow retries.
-
-    Airflow 3.3.2 retries a task answered within a second or so of being asked (the executor's late
-    "success" reads as an external state change), and asking again would clear the answer. Such a
-    retry keeps its task instance id (a try after a failure of the task itself gets a new one), so a
-    try whose id has asked before (noted in the register) defers to the provider's HITLTrigger on the
-    request already written: it hands back the answer given, or waits for one until
-    ``answer_deadline``. Parking it again would resume it at once and race again.
-    """
-
-    def answer_deadline(self, context) -> Any:
-        """When an unanswered question takes its default (from the retry on): by default a full
-        response time again, since the first try's deadline is Airflow's to know."""
-        from datetime import UTC, datetime
-
-        return datetime.now(UTC) + self.response_timeout if self.response_timeout else None
-
-    def execute(self, context):
-        from adc.register.db import register_engine
-        from adc.register.questions import note_asking
-
-        ti_id = context["ti"].id
-        if note_asking(register_engine(), str(ti_id)):
-            from airflow.providers.standard.triggers.hitl import HITLTrigger
-
-            self.log.info("task instance %s asked already: reading its request instead of asking again", ti_id)
-            # params={}: the form's values reach ADC as they were sent (ADC validates them)
-            self.defer(trigger=HITLTrigger(ti_id=ti_id, options=self.options, defaults=self.defaults, params={},
-                                           multiple=self.multiple, timeout_datetime=self.answer_deadline(context)),
-                       method_name="execute_complete")
-        return super().execute(context)
-
-
 # Shared by every ADC DAG (plain values: importing this module does not import Airflow).
 DEFAULT_ARGS = {
     "owner": "adc",

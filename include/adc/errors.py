@@ -28,3 +28,7 @@ class RegisterBusyError(AdcError):
 
 class ReviewRefused(AdcError):
     """A review answer breaks a rule (wrong person, four eyes, already answered, bad params)."""
+
+
+class NotEntitled(ReviewRefused):
+    """The person who answered has no right to answer that question; it stays open for those who do."""

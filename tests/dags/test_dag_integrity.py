@@ -49,14 +49,14 @@ def _seconds(duration) -> float:
 
 
 def test_every_question_to_people_is_asked_once_and_templates_only_what_adc_built(dagbag):
-    """Human-in-the-loop tasks ask once per task instance (adc.airflow_bridge.AsksOnce: a retry reads
+    """Human-in-the-loop tasks ask once per task instance (adc.airflow.operators.AsksOnce: a retry reads
     the answer instead of clearing it), and their template fields hold only values ADC built in a
     task (XComArgs and mapped arguments, resolved, never rendered): a literal there would be rendered
     as Jinja."""
     from airflow.providers.standard.operators.hitl import HITLOperator
     from airflow.sdk.definitions._internal.mixins import ResolveMixin
 
-    from adc.airflow_bridge import AsksOnce
+    from adc.airflow.operators import AsksOnce
 
     asking = []
     for dag in dagbag.dags.values():

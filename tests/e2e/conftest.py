@@ -136,6 +136,23 @@ class AirflowStack:
                             f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
                             json={"chosen_options": options, "params_input": params or {}})
 
+    def forge(self, user: str, *, dag_id: str, run_id: str, task_id: str, map_index: int, value: Any,
+              state: str = "success") -> tuple[int, int]:
+        """What any Airflow ``user`` can do to a question's task over REST: write its return value (XCom)
+        and set its state by hand. Returns both HTTP statuses (Airflow accepts both)."""
+        task = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        xcom = self.request(user, "POST", f"{task}/xcomEntries",
+                            json={"key": "return_value", "value": value, "map_index": map_index})
+        patch = self.request(user, "PATCH", task + (f"/{map_index}" if map_index >= 0 else ""),
+                             json={"new_state": state})
+        return xcom.status_code, patch.status_code
+
+    def clear(self, user: str, *, dag_id: str, run_id: str, task_id: str, map_index: int) -> int:
+        """Clear one task instance as ``user`` (Airflow runs it again); the HTTP status."""
+        return self.request(user, "POST", f"/dags/{dag_id}/clearTaskInstances", json={
+            "dry_run": False, "dag_run_id": run_id, "task_ids": [[task_id, map_index]], "only_failed": False,
+            "include_downstream": False}).status_code
+
     def log_tail(self, name: str = "airflow.log", lines: int = 60) -> str:
         return _tail(self.demo.logs / name, lines)
 

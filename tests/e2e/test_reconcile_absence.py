@@ -1,6 +1,7 @@
 """A mass absence on real Airflow: adc_reconcile withholds it and asks the data protection team in
 Required Actions (approve_absence, the question ADC built, shown as text), nobody else may answer,
-and Approve marks the assets missing, the reconciliation recording who approved. (Runs after the RoPA tests,
+an answer forged into XCom with the task marked success by hand changes nothing, and Approve marks
+the assets missing, the reconciliation and each asset's history naming who approved. (Runs after the RoPA tests,
 whose reviews a reconciliation would otherwise open first; its assets are retired afterwards.)
 """
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from adc.register import assets
 from adc.register.tables import asset, history, reconciliation_run
 
-pytestmark = [pytest.mark.airflow, pytest.mark.reliability("faults")]
+pytestmark = [pytest.mark.airflow, pytest.mark.reliability("faults", "security")]
 
 GHOSTS = {f"IA-09{60 + i}": f"s3://dcr-e2e-ghost-{i}" for i in range(8)}  # buckets no listing holds
 TEMPLATE = "{{ 7*7 }}"
@@ -64,14 +65,30 @@ def test_a_mass_absence_waits_for_the_data_protection_team_and_approve_marks_the
                               map_index=-1, options=[option])
 
     assert answer("alice", "Approve").status_code == 403  # not in the data protection team
+
+    # alice (role user) writes dana's approval into XCom and marks the task success: nothing happens
+    forged = {"chosen_options": ["Approve"], "responded_by_user": {"id": "dana", "name": "dana"},
+              "params_input": {}, "responded_at": "2026-12-03T09:00:00Z"}
+    assert airflow.forge("alice", dag_id="adc_reconcile", run_id=ti["dag_run_id"], task_id="approve_absence",
+                         map_index=-1, value=forged)[1] == 200
+    assert airflow.api("admin").wait_for_run("adc_reconcile", ti["dag_run_id"], timeout=240) == "success"
+    assert _statuses(airflow.engine) == dict.fromkeys(GHOSTS, "active")
+    with airflow.engine.connect() as conn:
+        assert not conn.execute(select(reconciliation_run.c.run_id).where(
+            reconciliation_run.c.harvest_run_id == harvest, reconciliation_run.c.absence_decision == "approved")).all()
+
+    # the next reconciliation withholds the absence again and asks again; dana approves for real
+    airflow.trigger("adc_reconcile")
+    detail = airflow.wait(asked, timeout=300, what="adc_reconcile to ask about the mass absence again")
+    ti = detail["task_instance"]
     assert answer("dana", "Approve").status_code == 200
-    airflow.wait_for_task("adc_reconcile", ti["dag_run_id"], "apply_absence", ("success",), timeout=240)
+    airflow.wait_for_task("adc_reconcile", ti["dag_run_id"], "approve_absence", ("success",), timeout=240)
     assert _statuses(airflow.engine) == dict.fromkeys(GHOSTS, "missing")
     with airflow.engine.connect() as conn:
         [decided] = conn.execute(select(reconciliation_run.c.run_id, reconciliation_run.c.absence_decided_by).where(
             reconciliation_run.c.harvest_run_id == harvest, reconciliation_run.c.absence_decision == "approved")).all()
-        marked = conn.execute(select(history.c.entity_id, history.c.cause).where(
+        marked = conn.execute(select(history.c.entity_id, history.c.cause, history.c.actor).where(
             history.c.entity_kind == "asset", history.c.action == "missing",
             history.c.entity_id.in_(GHOSTS))).all()
     assert decided.absence_decided_by == "dana"
-    assert sorted(marked) == sorted((asset_id, decided.run_id) for asset_id in GHOSTS)
+    assert sorted(marked) == sorted((asset_id, decided.run_id, "dana") for asset_id in GHOSTS)

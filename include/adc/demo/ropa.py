@@ -37,7 +37,9 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
 
     alice confirms PA-001; carol proposes changes to PA-004 and dana approves them (carol cannot);
     frank leaves PA-006 unanswered, so it escalates after its two-minute demo response time and erin
-    acknowledges the escalation; PA-003 stays open for a person to try in the UI.
+    acknowledges the escalation. carol proposes a change to PA-003, then forges its approval
+    through the REST API (XCom and task state, which any ``user`` can write): the approval stays
+    pending and names nobody.
     """
     from adc.demo.runner import Api, environment, password_for
     from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, DAG_ID
@@ -85,6 +87,7 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
             report.check(status == 403, f"carol cannot approve her own proposal (HTTP {status})")
             status = answer("dana", approval, APPROVE, comment="Agreed: special category and criminal offence data.")
             report.check(status == 200, f"dana approves (HTTP {status})")
+        _forgery(report, reviews, as_user["carol"], asked["PA-003"], answer)
         print(f"  ... waiting for PA-006 to escalate (frank's demo response time is "
               f"{reviews.activity('PA-006')['response_time']})")
         timed_out = reviews.wait_for_step("PA-006", status="timed_out", within=timeout)
@@ -98,7 +101,38 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
                            == ("completed", "completed", "answered"), "the answers to be recorded")
         _register_checks(report, reviews)
         _export_check(report, demo)
-    print(f"  (review run {run_id}; PA-003 stays open for carol in Required Actions)")
+    print(f"  (review run {run_id}; PA-003's approval is asked again by the next run)")
+
+
+def _forgery(report, reviews: _Reviews, carol, owner_step: dict, answer) -> None:
+    """Issue 11's forgery: carol writes dana's approval of her own proposal as the task's return value
+    and marks the task success. Airflow accepts both; ADC records no answer (Airflow has none)."""
+    from adc.ropa.forms import APPROVE, CHANGE, DAG_ID
+
+    status = answer("carol", owner_step, CHANGE, comment="Bookings are kept too long",
+                    proposed_changes={"retention_schedule": "RS-05: 6 months"})
+    report.check(status == 200, f"carol proposes a change to PA-003 (HTTP {status})")
+    approval = reviews.wait_for_step("PA-003", "approval")
+    if not approval:
+        return
+    reviews.wait_for_task(approval)
+    task = f"/dags/{DAG_ID}/dagRuns/{approval['dag_run_id']}/taskInstances/{approval['task_id']}"
+    xcom = carol.client.post(f"{task}/xcomEntries", json={
+        "key": "return_value", "map_index": approval["map_index"],
+        "value": {"chosen_options": [APPROVE], "params_input": {}, "responded_by_user": {"id": "dana", "name": "dana"},
+                  "step_id": approval["step_id"]}})
+    patch = carol.client.patch(f"{task}/{approval['map_index']}", json={"new_state": "success"})
+    report.check(xcom.status_code in (200, 201) and patch.status_code == 200,
+                 f"carol writes dana's approval into XCom and marks the task success (Airflow: HTTP "
+                 f"{xcom.status_code}, {patch.status_code})")
+    noted = reviews.wait_until(lambda: (s := reviews.step("PA-003", "approval")) and s["ended_without_answer"] and s,
+                               "PA-003's approval task to be settled")
+    changed_by = [c["by"] for c in (noted or {}).get("ended_without_answer", {}).get("changed_by") or []]
+    review = reviews.review("PA-003")
+    report.check(noted is not None and noted["status"] == "pending" and noted["answered_by"] is None
+                 and review["approved_by"] is None and review["status"] == "awaiting_approval",
+                 "PA-003's approval stays pending and names nobody")
+    report.check("carol" in changed_by, f"the register notes who ended the task without an answer: {changed_by}")
 
 
 def _register_checks(report, reviews: _Reviews) -> None:

@@ -40,6 +40,9 @@ USERS = {
     "victor": "viewer",  # internal auditor, read only
 }
 DATA_PROTECTION_TEAM = ("dana", "erin")
+# ADC's own account, read only: it reads Airflow's audit log (who ended a review task by hand) through
+# the connection adc_airflow_api. Its password is random, in the passwords file and that connection.
+AUDIT_READER = "adc-audit"
 
 
 def password_for(user: str) -> str:
@@ -150,7 +153,8 @@ class Demo:
             shutil.rmtree(path, ignore_errors=True)
         for path in (self.airflow_home, self.adc_home, self.logs, self.lineage_file.parent):
             path.mkdir(parents=True, exist_ok=True)
-        self.passwords_file.write_text(json.dumps({u: password_for(u) for u in USERS}, indent=2) + "\n")
+        passwords = {**{u: password_for(u) for u in USERS}, AUDIT_READER: secrets.token_urlsafe(24)}
+        self.passwords_file.write_text(json.dumps(passwords, indent=2) + "\n")
         self.passwords_file.chmod(0o600)
 
     def adc_env(self, aws_keys: dict[str, str]) -> dict[str, str]:
@@ -198,7 +202,11 @@ class Demo:
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, r in USERS.items()),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                [f"{u}:{r}" for u, r in USERS.items()] + [f"{AUDIT_READER}:viewer"]),
+            "AIRFLOW_CONN_ADC_AIRFLOW_API": json.dumps({
+                "conn_type": "http", "host": "127.0.0.1", "port": self.api_port, "schema": "http",
+                "login": AUDIT_READER, "password": json.loads(self.passwords_file.read_text())[AUDIT_READER]}),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
             "AIRFLOW__API__HOST": "127.0.0.1",

@@ -2,7 +2,7 @@
 
 Airflow gives a new task instance id to a try that follows a failure of the task itself; a try with
 the id of the one that asked is a retry Airflow made on its own (a state race, see
-adc.airflow_bridge.AsksOnce), and its request, with any answer already given, is still there to read.
+adc.airflow.operators.AsksOnce), and its request, with any answer already given, is still there to read.
 """
 
 from __future__ import annotations
@@ -21,3 +21,10 @@ def note_asking(engine: Engine, task_instance_id: str) -> bool:
             return True
         conn.execute(insert(asked_question).values(task_instance_id=task_instance_id, asked_at=now()))
     return False
+
+
+def has_asked(engine: Engine, task_instance_id: str) -> bool:
+    """Whether this task instance asked its question already (a retry Airflow made on its own)."""
+    with engine.connect() as conn:
+        return conn.execute(select(asked_question.c.task_instance_id)
+                            .where(asked_question.c.task_instance_id == task_instance_id)).first() is not None

@@ -669,10 +669,10 @@ class Reconciliation:
 
     # ----------------------------------------------------------------------- 5-6: applying
 
-    def _history(self, entity_kind: str, entity_id, action: str, changes, where) -> None:
+    def _history(self, entity_kind: str, entity_id, action: str, changes, where, actor: str = SYSTEM_ACTOR) -> None:
         """History rows for the rows ``where`` selects, written before the change they describe."""
         query = select(literal(self.at, history.c.at.type), literal(entity_kind), entity_id, literal(action),
-                       literal(SYSTEM_ACTOR), literal("reconcile"), literal(self.run_id), changes).where(where)
+                       literal(actor), literal("reconcile"), literal(self.run_id), changes).where(where)
         self.conn.execute(insert(history).from_select(
             ["at", "entity_kind", "entity_id", "action", "actor", "cause_kind", "cause", "changes"], query))
 
@@ -734,9 +734,15 @@ class Reconciliation:
             update(a).where(back).values(status="active", missing_since=None, updated_at=self.at)).rowcount
 
         gone = and_(a.c.status == "active", exists().where(absent.c.asset_id == a.c.asset_id))
-        self._history("asset", a.c.asset_id, "missing",
-                      json_object(status=json_array("active", "missing"),
-                                  missing_since=json_array(None, self.seen_at.isoformat())), gone)
+        change = json_object(status=json_array("active", "missing"),
+                             missing_since=json_array(None, self.seen_at.isoformat()))
+        # an approved mass absence is the approver's change; any other absence is the reconciliation's
+        approved = exists().where(absent.c.asset_id == a.c.asset_id, absent.c.source.in_(self.approved))
+        if self.approved and self.decision:
+            self._history("asset", a.c.asset_id, "missing", change, and_(gone, approved), actor=self.decision.by)
+            self._history("asset", a.c.asset_id, "missing", change, and_(gone, ~approved))
+        else:
+            self._history("asset", a.c.asset_id, "missing", change, gone)
         self.changes["missing"] = conn.execute(
             update(a).where(gone).values(status="missing", missing_since=self.seen_at, updated_at=self.at)).rowcount
 

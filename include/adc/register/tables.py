@@ -262,7 +262,7 @@ Index("ix_history_at", history.c.at)
 
 # Every question ADC has put to people in Airflow, by the task instance that asked it: a retry that
 # Airflow makes of that same task instance reads the request instead of asking again (see
-# adc.airflow_bridge.AsksOnce).
+# adc.airflow.operators.AsksOnce).
 asked_question = Table(
     "asked_question",
     metadata,

@@ -205,14 +205,15 @@ class Answer:
     option: str
     params: dict[str, Any]
     by: str
+    asked_by_run: str | None = None  # the triage run that asked (checked: it asked about this finding)
 
     @classmethod
-    def from_event(cls, finding_id: int, event: dict[str, Any]) -> Answer:
-        """From a HITL task's result: chosen_options, params_input, responded_by_user."""
+    def from_event(cls, finding_id: int, event: dict[str, Any], *, asked_by_run: str | None = None) -> Answer:
+        """From the event a triage task resumes with (Airflow's HITL record of the response)."""
         chosen = event.get("chosen_options") or []
         user = event.get("responded_by_user") or {}
         return cls(int(finding_id), chosen[0] if len(chosen) == 1 else json.dumps(chosen),
-                   dict(event.get("params_input") or {}), str(user.get("id") or ""))
+                   dict(event.get("params_input") or {}), str(user.get("id") or ""), asked_by_run)
 
 
 def apply(engine: Engine, answer: Answer, settings: Settings | None = None) -> dict[str, Any]:
@@ -234,6 +235,11 @@ def apply(engine: Engine, answer: Answer, settings: Settings | None = None) -> d
 def _apply(conn: Connection, answer: Answer, settings: Settings) -> dict[str, Any]:
     if not answer.by:
         raise TriageRefused("the answer names no person")
+    if answer.by not in settings.data_protection_team:
+        raise TriageRefused(f"{answer.by} is not in the data protection team "
+                            f"({', '.join(settings.data_protection_team) or 'empty'})")
+    if answer.asked_by_run is not None and not _asked(conn, answer.finding_id, answer.asked_by_run):
+        raise TriageRefused(f"{answer.asked_by_run} did not ask about finding {answer.finding_id}")
     row = findings.get(conn, answer.finding_id)
     if row["status"] != "open":
         raise TriageRefused(f"finding {answer.finding_id} is already {row['status']}")
@@ -294,6 +300,12 @@ def _apply(conn: Connection, answer: Answer, settings: Settings) -> dict[str, An
     findings.set_status(conn, answer.finding_id, "resolved", by=answer.by, reason=reason or done,
                         cause_kind="triage", cause=cause)
     return {"finding_id": answer.finding_id, "outcome": done, "by": answer.by}
+
+
+def _asked(conn: Connection, finding_id: int, run: str) -> bool:
+    return conn.execute(select(history_table.c.entity_id).where(
+        history_table.c.entity_kind == "finding", history_table.c.entity_id == str(finding_id),
+        history_table.c.action == REQUESTED, history_table.c.cause == run)).first() is not None
 
 
 def _live_asset(conn: Connection, asset_id: str | None) -> dict[str, Any]:

@@ -1,11 +1,21 @@
 """Recording review answers: who, when, which option, the comment, the evidence shown.
 
-Airflow checks who may answer a task (assignment) and that the option exists; it does not check
-the form's values. ADC checks everything again here before anything is used: the person, the
-option, the comment, the proposed changes (as a whole valid record), and four eyes (whoever
-answered the owner's step can never approve it). An answer that fails a check is recorded as
-refused, with the reason, and changes nothing else. Recording is idempotent: a step answers once;
-a second answer to it records nothing new.
+An answer comes from Airflow's own record of the question (the HITL response a review task
+resumes with), never from XCom or a task's state: any Airflow ``user`` can write those through the
+REST API. Airflow checks who may answer a task (assignment) and that the option exists; it does not
+check the form's values. ADC checks everything again here before anything is used: the person's
+right to answer this step (from the register, not from the task), the option, the comment, the
+proposed changes (as a whole valid record), and four eyes (whoever answered the owner's step can
+never approve it).
+
+- An answer from someone with no right to answer the step is refused and leaves the step pending
+  for the people who have it; the attempt is a history row.
+- An answer that fails any other check is recorded as refused, with the reason, and changes
+  nothing else.
+- A task that ended without an answer (marked success, failed or skipped by hand) records no
+  answer: ``note_unanswered`` keeps the step pending and notes what Airflow's audit log says.
+
+Recording is idempotent: a step answers once; a second answer to it records nothing new.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, select, update
 
-from adc.errors import ReviewRefused
+from adc.errors import NotEntitled, ReviewRefused
 from adc.register import history
 from adc.register.db import exclusive
 from adc.register.history import SYSTEM_ACTOR
@@ -33,7 +43,7 @@ MAX_COMMENT = 4000
 
 @dataclass
 class Answer:
-    """One answer to one review step, as the review task hands it over."""
+    """One answer to one review step, as Airflow recorded it."""
 
     step_id: str
     option: str | None
@@ -43,20 +53,20 @@ class Answer:
     timed_out: bool = False
 
     @classmethod
-    def from_task(cls, payload: dict[str, Any]) -> Answer:
-        """From the review task's return value (the HITL response plus the step id)."""
-        user = payload.get("responded_by_user") or {}
-        options = payload.get("chosen_options") or []
-        responded_at = payload.get("responded_at") or now()
+    def from_event(cls, step_id: str, event: dict[str, Any]) -> Answer:
+        """From the event a review task resumes with (Airflow's HITL record of the response)."""
+        user = event.get("responded_by_user") or {}
+        options = event.get("chosen_options") or []
+        responded_at = event.get("responded_at") or now()
         if isinstance(responded_at, str):
             responded_at = datetime.fromisoformat(responded_at)
         return cls(
-            step_id=payload["step_id"],
+            step_id=step_id,
             option=options[0] if len(options) == 1 else None,
-            params=payload.get("params_input") or {},
-            responded_by=user.get("id") or None,
+            params=event.get("params_input") or {},
+            responded_by=str(user["id"]) if user.get("id") is not None else None,
             responded_at=responded_at if responded_at.tzinfo else responded_at.replace(tzinfo=UTC),
-            timed_out=bool(payload.get("timedout")) or not user,
+            timed_out=bool(event.get("timedout")) or not user,
         )
 
 
@@ -77,6 +87,9 @@ def record(engine: Engine, answer: Answer, *, team: tuple[str, ...]) -> dict[str
         handler = {"owner": _owner, "approval": _approval, "escalation": _escalation}[step["kind"]]
         try:
             result = handler(conn, step, current, answer, team)
+        except NotEntitled as refusal:
+            _attempted(conn, step, answer, str(refusal))
+            return {**summary, "result": "refused", "reason": str(refusal), "status": "pending"}
         except ReviewRefused as refusal:
             _refuse(conn, step, answer, str(refusal))
             return {**summary, "result": "refused", "reason": str(refusal)}
@@ -87,6 +100,29 @@ def follow_up(engine: Engine, step_id: str) -> dict[str, Any] | None:
     """The question the answer to ``step_id`` called for (approval or escalation), or None."""
     with engine.connect() as conn:
         return reviews.follow_up(conn, step_id)
+
+
+def note_unanswered(engine: Engine, place: dict[str, Any], *, state: str | None,
+                    changes: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """The task at ``place`` ended without an answer: keep its step pending and say so.
+
+    ``changes`` are the state changes Airflow's audit log holds for the task (who, when, what), or
+    None when ADC could not read it. The step no longer holds its review back, so the next run
+    asks again. Returns what was noted, or None when nothing was waiting there.
+    """
+    with engine.begin() as conn:
+        exclusive(conn, "ropa")
+        step = reviews.step_at(conn, place)
+        if step is None or step["status"] != "pending" or step["ended_without_answer"]:
+            return None
+        note = {"task": f"{place['task_id']}[{place['map_index']}]", "state": state, "answer": None,
+                "changed_by": changes, "noted_at": now().isoformat()}
+        conn.execute(update(review_step).where(review_step.c.step_id == step["step_id"])
+                     .values(ended_without_answer=note))
+        history.record(conn, entity_kind="review", entity_id=step["review_id"], action="task ended without an answer",
+                       actor=SYSTEM_ACTOR, cause_kind="review", cause=step["step_id"],
+                       changes={"ended_without_answer": [None, note]}, at=now())
+        return note
 
 
 def _next_place(step: dict) -> dict[str, Any]:
@@ -107,7 +143,7 @@ def _owner(conn: Connection, step: dict, current: dict, answer: Answer, team: tu
         reviews.ask_escalation(conn, current, {**step, "comment": None}, team=team, at=now(), reason=reason,
                                place=_next_place(step))
         return "escalated"
-    _check_responder(step, answer)
+    _check_responder(step, answer, team)
     activity = activities.get(conn, current["activity_id"])
     comment, changes = _owner_form(answer, activity)
     _answered(conn, step, answer, status="answered", comment=comment, changes=changes)
@@ -192,10 +228,10 @@ def _proposed_changes(value: Any, activity: dict[str, Any]) -> dict[str, Any]:
 
 def _approval(conn: Connection, step: dict, current: dict, answer: Answer, team: tuple[str, ...]) -> str:
     if answer.responded_by is not None and answer.responded_by == current["answered_by"]:
-        raise ReviewRefused(f"four eyes: {answer.responded_by} proposed this and cannot also approve it")
+        raise NotEntitled(f"four eyes: {answer.responded_by} proposed this and cannot also approve it")
     _check_responder(step, answer)
     if answer.responded_by not in team:
-        raise ReviewRefused(f"{answer.responded_by} is not in the data protection team ({', '.join(team) or 'empty'})")
+        raise NotEntitled(f"{answer.responded_by} is not in the data protection team ({', '.join(team) or 'empty'})")
     comment = _comment(answer.params)
     if answer.option not in (APPROVE, REJECT):
         raise ReviewRefused(f"option {answer.option!r} is not one of {APPROVE}, {REJECT}")
@@ -220,7 +256,7 @@ def _approval(conn: Connection, step: dict, current: dict, answer: Answer, team:
 
 
 def _escalation(conn: Connection, step: dict, current: dict, answer: Answer, team: tuple[str, ...]) -> str:
-    _check_responder(step, answer)
+    _check_responder(step, answer, team)
     comment = _comment(answer.params)
     _answered(conn, step, answer, status="answered", comment=comment)
     history.record(conn, entity_kind="review", entity_id=current["review_id"], action="escalation acknowledged",
@@ -232,11 +268,19 @@ def _escalation(conn: Connection, step: dict, current: dict, answer: Answer, tea
 # --------------------------------------------------------------------------- writes
 
 
-def _check_responder(step: dict, answer: Answer) -> None:
+def _check_responder(step: dict, answer: Answer, team: tuple[str, ...] = ()) -> None:
+    """The person was asked this step (the register says whom), or is in the data protection team."""
     if answer.responded_by is None:
-        raise ReviewRefused("no one answered")
-    if answer.responded_by not in step["assigned_to"]:
-        raise ReviewRefused(f"{answer.responded_by} is not assigned this task ({', '.join(step['assigned_to'])})")
+        raise NotEntitled("no one answered")
+    if answer.responded_by not in (*step["assigned_to"], *team):
+        raise NotEntitled(f"{answer.responded_by} is not assigned this task ({', '.join(step['assigned_to'])})")
+
+
+def _attempted(conn: Connection, step: dict, answer: Answer, reason: str) -> None:
+    """An answer by someone with no right to give it: the step stays pending for those who have it."""
+    history.record(conn, entity_kind="review", entity_id=step["review_id"], action="answer refused",
+                   actor=answer.responded_by or SYSTEM_ACTOR, cause_kind="review", cause=step["step_id"],
+                   changes={"refusal": [None, reason], "option": [None, answer.option]}, at=now())
 
 
 def _answered(conn: Connection, step: dict, answer: Answer, *, status: str, comment: str | None = None,

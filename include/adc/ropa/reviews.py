@@ -213,6 +213,18 @@ def follow_up(conn: Connection, step_id: str) -> dict[str, Any] | None:
     return question(row) if row else None
 
 
+def step_at(conn: Connection, place: dict[str, Any]) -> dict[str, Any] | None:
+    """The step asked at ``place`` (dag_id, dag_run_id, task_id, map_index), joined with its activity.
+
+    A review task finds its question here, in the register, never in XCom (which any Airflow
+    ``user`` can write): the step says what to ask and whom.
+    """
+    query = _steps_with_activity().where(*(review_step.c[key] == place[key]
+                                           for key in ("dag_id", "dag_run_id", "task_id", "map_index")))
+    row = conn.execute(query.order_by(review_step.c.attempt.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
 def _steps_with_activity():
     pa = processing_activity
     return (select(review_step, pa.c.activity_id, pa.c.name)

@@ -153,6 +153,8 @@ def _waiting_step(conn: Connection, review_id: str, at: datetime) -> dict[str, A
                review_step.c.kind.in_(("owner", "approval")))
         .order_by(review_step.c.issued_at.desc())
     ).mappings():
+        if step["ended_without_answer"]:  # its task was ended by hand: ask again
+            continue
         if step["kind"] == "approval" or step["deadline"] is None or step["deadline"] + LOST_AFTER > at:
             return dict(step)
     return None

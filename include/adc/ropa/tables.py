@@ -148,6 +148,8 @@ review_step = Table(
     Column("proposed_changes", Json),  # as given, even when refused
     Column("refusal", Text),  # why the answer was not accepted
     Column("recorded_at", UTCDateTime),
+    # the task ended with no answer in Airflow's record (marked by hand): its state and who changed it
+    Column("ended_without_answer", Json),
 )
 Index("ix_review_step_review_id", review_step.c.review_id)
 Index("ix_review_step_dag_run_id", review_step.c.dag_run_id)

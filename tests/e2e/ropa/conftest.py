@@ -9,7 +9,9 @@ Planted in the register before the run (on top of the demo RoPA):
 - PA-006 Payroll and HR (frank): a new special-category finding and a 15 s response time, left
   unanswered so it escalates;
 - PA-002 Biometric enrolment (bob): due today; bob proposes a change and the browser test shows
-  that only the data protection team, not bob, can approve it in the UI.
+  that only the data protection team, not bob, can approve it in the UI;
+- PA-003 Appointment booking (carol): due today, for the forgery tests (answers written into XCom,
+  tasks marked by hand), which nothing else answers.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 HOSTILE = "{{ conn.aws_default.password }} <script>alert(1)</script>"
-ACTIVITIES = ("PA-001", "PA-002", "PA-004", "PA-005", "PA-006")
+ACTIVITIES = ("PA-001", "PA-002", "PA-003", "PA-004", "PA-005", "PA-006")
 
 
 @dataclass
@@ -92,7 +94,8 @@ def _plant(engine) -> None:
     with engine.begin() as conn:
         activities.change(conn, "PA-001", {"purpose_of_processing": f"Casework {HOSTILE}"}, action="updated",
                           actor="e2e", cause_kind="import", cause="e2e")
-        conn.execute(update(processing_activity).where(processing_activity.c.activity_id.in_(("PA-002", "PA-005")))
+        due_today = processing_activity.c.activity_id.in_(("PA-002", "PA-003", "PA-005"))
+        conn.execute(update(processing_activity).where(due_today)
                      .values(next_review_due=date.today()))
         conn.execute(update(processing_activity).where(processing_activity.c.activity_id == "PA-006")
                      .values(response_time="PT15S"))

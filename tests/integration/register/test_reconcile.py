@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,38 @@ def test_a_mass_absence_is_withheld_until_a_person_approves(register):
     with register.connect() as conn:
         row = conn.execute(select(reconciliation_run).where(reconciliation_run.c.run_id == approved.run_id)).mappings().one()
     assert (row["absence_decision"], row["absence_decided_by"]) == ("approved", "dana")
+    with register.connect() as conn:
+        missing = [h["actor"] for i in range(1, 4) for h in history.of(conn, "asset", f"IA-06{i:02d}")
+                   if h["action"] == "missing"]
+    assert missing == ["dana"] * 3  # the approver made the change, not the reconciliation
+
+
+def _approval_event(option: str, by: str | None) -> dict:
+    return {"chosen_options": [option], "params_input": {}, "responded_at": datetime.now(UTC),
+            "responded_by_user": {"id": by, "name": by} if by else None, "timedout": by is None}
+
+
+@pytest.mark.reliability("security")
+@pytest.mark.parametrize(("option", "by", "statuses", "decided"), [
+    ("Approve", "dana", ["active"] + ["missing"] * 3, ("approved", "dana")),
+    ("Reject", "erin", ["active"] * 4, ("rejected", "erin")),
+    ("Reject", None, ["active"] * 4, ("rejected", "nobody (no answer in time)")),
+    ("Approve", "carol", ["active"] * 4, ("pending", None)),  # not in the team: refused, still withheld
+])
+def test_the_absence_approval_task_applies_what_airflow_recorded(register, monkeypatch, option, by, statuses, decided):
+    from adc.airflow.operators import AbsenceApproval
+
+    monkeypatch.setenv("ADC_DATA_PROTECTION_TEAM", "dana,erin")
+    mass_absence(register)
+    waiting = reconcile.reconcile(register)
+    task = AbsenceApproval(task_id="approve_absence", subject="s", body="b", result="(an XComArg in the DAG)")
+    task.result = waiting.to_dict()
+    task.execute_complete(context={}, event=_approval_event(option, by))
+    assert [asset_row(register, f"IA-06{i:02d}")["status"] for i in range(4)] == statuses
+    with register.connect() as conn:
+        row = conn.execute(select(reconciliation_run).order_by(reconciliation_run.c.started_at.desc())
+                           .limit(1)).mappings().one()
+    assert (row["absence_decision"], row["absence_decided_by"]) == decided
 
 
 def test_a_rejected_mass_absence_keeps_the_assets_and_says_who(register):
@@ -330,6 +363,7 @@ def test_a_failure_part_way_leaves_the_register_as_it_was(demo, monkeypatch):
 
 KILLABLE = """
 import sys, time
+from datetime import UTC, datetime
 from pathlib import Path
 from adc.register.db import make_engine
 from adc.register import reconcile

@@ -3,10 +3,8 @@ naming the person, refusals recorded; and the adc_triage DAG's operator applying
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from register_staging import asset_row, demo_register, demo_units, harvest, live, s3, bucket_scope
@@ -17,12 +15,12 @@ from adc.register.forms import ADD, DISMISS, REGISTER, RETIRE, UPDATE
 from adc.register.tables import asset, finding
 from adc.register.tables import history as history_table
 
-DAGS = Path(__file__).resolve().parents[3] / "dags"
 SANDBOX = ("unregistered_dataset", "s3://sandbox/tmp")
 
 
 @pytest.fixture
-def reconciled(register):
+def reconciled(register, monkeypatch):
+    monkeypatch.setenv("ADC_DATA_PROTECTION_TEAM", "dana,erin")
     demo_register(register)
     harvest(register, *demo_units())
     reconcile.reconcile(register)
@@ -143,19 +141,35 @@ def test_an_answer_to_a_finding_already_dealt_with_is_refused(reconciled):
     assert live(reconciled)[SANDBOX]["status"] == "dismissed"  # kept dismissed, not recreated
 
 
-def load_dag_module(name: str):
-    spec = importlib.util.spec_from_file_location(name, DAGS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.mark.reliability("security")
+@pytest.mark.parametrize("by", ["carol", "victor"])
+def test_only_the_data_protection_team_may_answer_triage(reconciled, by):
+    """Checked again when applying: a question assigned to someone else (a forged XCom) changes nothing."""
+    before = snapshot(reconciled)
+    with pytest.raises(triage.TriageRefused, match=f"{by} is not in the data protection team"):
+        answer(reconciled, SANDBOX, DISMISS, by=by, reason="not mine to say")
+    assert snapshot(reconciled) == before
+    assert live(reconciled)[SANDBOX]["status"] == "open"
+
+
+@pytest.mark.reliability("security")
+def test_an_answer_about_a_finding_the_run_never_asked_about_is_refused(reconciled):
+    fid = finding_id(reconciled, SANDBOX)
+    triage.requests(reconciled, asked_by_run="adc_triage:run-1", team=("dana",))
+    with pytest.raises(triage.TriageRefused, match="adc_triage:run-2 did not ask about finding"):
+        triage.apply(reconciled, triage.Answer(fid, DISMISS, {"reason": "x"}, "dana", asked_by_run="adc_triage:run-2"))
+    assert live(reconciled)[SANDBOX]["status"] == "open"
+    triage.apply(reconciled, triage.Answer(fid, DISMISS, {"reason": "x"}, "dana", asked_by_run="adc_triage:run-1"))
+    assert live(reconciled)[SANDBOX]["status"] == "dismissed"
 
 
 def test_the_triage_task_applies_the_answer_when_the_person_responds(reconciled):
-    dag_module = load_dag_module("adc_triage")
-    (question,) = [q for q in triage.requests(reconciled, asked_by_run="t", team=("dana",))
+    from adc.airflow.operators import TriageTask
+
+    (question,) = [q for q in triage.requests(reconciled, asked_by_run="adc_triage:t", team=("dana",))
                    if q["finding_id"] == finding_id(reconciled, SANDBOX)]
-    task = dag_module.TriageTask(task_id="triage", **question)
-    result = task.execute_complete(context={}, event={
+    task = TriageTask(task_id="triage", **question)
+    result = task.execute_complete(context={"run_id": "t"}, event={
         "chosen_options": [REGISTER], "responded_at": datetime.now(UTC),
         "params_input": {"owner": "gita", "classification": "OFFICIAL", "personal_data": "yes",
                          "name": "Dashboard extract"},
@@ -168,8 +182,27 @@ def test_the_triage_task_applies_the_answer_when_the_person_responds(reconciled)
 
 
 def test_the_triage_task_renders_nothing_from_the_register(reconciled):
-    dag_module = load_dag_module("adc_triage")
-    task = dag_module.TriageTask(task_id="triage", finding_id=1, subject="{{ 7*7 }}", body="tag: {{ 7*7 }}",
+    from adc.airflow.operators import TriageTask
+
+    task = TriageTask(task_id="triage", finding_id=1, subject="{{ 7*7 }}", body="tag: {{ 7*7 }}",
                                  options=[DISMISS])
     task.render_template_fields(context={"ds": "2024-01-01"})
     assert (task.subject, task.body) == ("{{ 7*7 }}", "tag: {{ 7*7 }}")
+
+
+@pytest.mark.reliability("security")
+def test_with_nobody_in_the_data_protection_team_adc_asks_nothing_and_says_why(reconciled, monkeypatch, caplog):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from adc.airflow.reconcile import absence_question
+    from adc.airflow.triage import questions
+
+    monkeypatch.setenv("ADC_DATA_PROTECTION_TEAM", " ")
+    with pytest.raises(AirflowSkipException, match="ADC_DATA_PROTECTION_TEAM is empty"):
+        questions("adc_triage:run-1")
+    with pytest.raises(AirflowSkipException, match="ADC_DATA_PROTECTION_TEAM is empty"):
+        absence_question({"absence": {"src": {"decision": "pending"}}})
+    refusals = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(refusals) == 2 and all("ADC_DATA_PROTECTION_TEAM names nobody" in line for line in refusals)
+    with reconciled.connect() as conn:  # nothing was marked as asked: a team set later is asked
+        assert not conn.execute(select(history_table).where(history_table.c.action == "triage_requested")).all()

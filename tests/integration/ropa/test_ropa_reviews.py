@@ -13,7 +13,7 @@ from adc.register import history
 from adc.ropa import activities
 from adc.ropa.activities import add_months
 from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, ESCALATE, REJECT, RETIRE
-from adc.ropa.outcomes import Answer, follow_up, record
+from adc.ropa.outcomes import Answer, follow_up, note_unanswered, record
 from adc.ropa.packs import sha256
 from adc.ropa.reviews import issue, list_reviews
 from adc.ropa.tables import review, review_step
@@ -28,6 +28,15 @@ def _answer(step_id: str, option: str | None, by: str | None, **params) -> Answe
 def _owner_step(engine, activity_id: str = "PA-004", run: str = "run-1") -> dict:
     asked = issue(engine, dag_run_id=run, team=TEAM)
     return next(q for q in asked if q["review_label"].startswith(activity_id) and q["kind"] == "owner")
+
+
+def _step(engine, step_id: str) -> dict:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(review_step).where(review_step.c.step_id == step_id)).mappings().one())
+
+
+def _place(step: dict) -> dict:
+    return {key: step[key] for key in ("dag_id", "dag_run_id", "task_id", "map_index")}
 
 
 def _activity(engine, activity_id: str = "PA-004") -> dict:
@@ -125,7 +134,10 @@ def test_four_eyes_the_proposer_can_never_approve_even_if_the_task_reaches_them(
                       "reason": "four eyes: carol proposed this and cannot also approve it"}
     assert _activity(ropa)["status"] == "under_review"
     assert _review(ropa)["status"] == "awaiting_approval"
-    # the next run asks the team again
+    refused = _step(ropa, approval["step_id"])
+    assert (refused["status"], refused["answered_by"]) == ("pending", None)  # still open for dana
+    # its task ends without an answer from anyone entitled (settle notes it); the next run asks the team again
+    assert note_unanswered(ropa, _place(refused), state="success", changes=[]) is not None
     [again] = issue(ropa, dag_run_id="run-2", team=team)
     assert again["kind"] == "approval"
     assert again["step_id"].endswith("/approval/2")
@@ -269,3 +281,36 @@ def test_the_pack_shows_what_the_last_harvest_found_in_a_linked_asset(ropa):
     assert "Register: owner carol; personal data no; special categories none; retention RS-07" in body
     assert "| s3://dcr-prod-complaints-intake/intake | csv | personal |" in body
     assert "s3://elsewhere" not in body
+
+
+@pytest.mark.reliability("security")
+@pytest.mark.parametrize("by", ["bob", None])
+def test_an_answer_from_someone_not_asked_leaves_the_step_open_and_names_only_who_answered(ropa, by):
+    step = _step(ropa, _owner_step(ropa)["step_id"])
+    result = record(ropa, _answer(step["step_id"], CONFIRM, by) if by else
+                    Answer(step["step_id"], CONFIRM, {}, None, datetime.now(UTC), timed_out=False), team=TEAM)
+    assert (result["result"], result["status"]) == ("refused", "pending")
+    kept = _step(ropa, step["step_id"])
+    assert (kept["status"], kept["answered_by"], kept["option"]) == ("pending", None, None)
+    assert _review(ropa)["status"] == "open" and _activity(ropa)["status"] == "under_review"
+    with ropa.connect() as conn:
+        actors = {h["actor"] for h in history.of(conn, "review", step["review_id"])}
+    assert actors == ({"adc", by} if by else {"adc"})
+
+
+@pytest.mark.reliability("security")
+def test_a_task_ended_by_hand_records_no_answer_notes_who_and_is_asked_again(ropa):
+    step = _step(ropa, _owner_step(ropa)["step_id"])
+    changes = [{"by": "carol", "at": "2026-12-03T09:00:00Z", "action": "set to success"}]
+    noted = note_unanswered(ropa, _place(step), state="success", changes=changes)
+    assert noted["changed_by"] == changes and noted["answer"] is None and noted["state"] == "success"
+    assert note_unanswered(ropa, _place(step), state="success", changes=changes) is None  # once
+    kept = _step(ropa, step["step_id"])
+    assert (kept["status"], kept["answered_by"], kept["option"]) == ("pending", None, None)
+    assert kept["ended_without_answer"]["changed_by"] == changes
+    assert _review(ropa)["status"] == "open" and _review(ropa)["answered_by"] is None
+    with ropa.connect() as conn:
+        last = history.of(conn, "review", step["review_id"])[-1]
+    assert (last["action"], last["actor"]) == ("task ended without an answer", "adc")
+    [again] = issue(ropa, dag_run_id="run-2", team=TEAM)
+    assert again["kind"] == "owner" and again["step_id"].endswith("/owner/2")

@@ -1,0 +1,44 @@
+"""The RoPA review DAG's plain tasks: opening reviews, and settling tasks that ended unanswered."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from adc.airflow.audit import task_state_changes
+from adc.airflow.operators import _register, _team
+from adc.ropa.forms import DAG_ID
+
+log = logging.getLogger(__name__)
+
+
+def select(dag_run_id: str) -> list[dict[str, Any]]:
+    """Open the reviews that are needed now; one question per review (owners, or approvals asked again)."""
+    from adc.ropa.reviews import issue
+    from adc.ropa.schedule import activity_tag_key
+
+    questions = issue(_register(), dag_run_id=dag_run_id, team=_team(), tag_key=activity_tag_key(), dag_id=DAG_ID)
+    log.info("asking %d question(s): %s", len(questions), ", ".join(q["step_id"] for q in questions) or "none")
+    return questions
+
+
+def settle(context, *, tasks: tuple[str, ...]) -> None:
+    """Note every step of this review group whose task ended with no answer recorded.
+
+    The asking task records its answer before it succeeds, so a step still pending once its task
+    is done was never answered in Airflow: the task was marked success, failed or skipped by hand.
+    """
+    from adc.ropa.outcomes import note_unanswered
+
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, map_index=ti.map_index, task_ids=list(tasks),
+                                run_ids=[ti.run_id]).get(ti.run_id, {})
+    for task_id in tasks:
+        place = {"dag_id": ti.dag_id, "dag_run_id": ti.run_id, "task_id": task_id, "map_index": ti.map_index}
+        state = states.get(f"{task_id}_{ti.map_index}", states.get(task_id))
+        noted = note_unanswered(_register(), place, state=str(state) if state else None,
+                                changes=task_state_changes(ti.dag_id, ti.run_id, task_id, ti.map_index))
+        if noted:
+            log.warning("%s[%s] ended %s without an answer; recorded no answer (changed by: %s)", task_id,
+                        ti.map_index, state, noted["changed_by"] if noted["changed_by"] is not None
+                        else "see Airflow's audit log")

@@ -1,0 +1,21 @@
+"""The triage DAG's plain task: the questions to put to the data protection team."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from adc.airflow.operators import _register, _team, refuse_without_team
+
+log = logging.getLogger(__name__)
+
+
+def questions(asked_by_run: str) -> list[dict[str, Any]]:
+    """One question per new high-severity finding, assigned to the data protection team."""
+    from adc.register import triage
+
+    team = _team()
+    refuse_without_team(team, "triage questions")
+    asked = triage.requests(_register(), asked_by_run=asked_by_run, team=team)
+    log.info("asking about %d finding(s): %s", len(asked), [q["finding_id"] for q in asked])
+    return asked
