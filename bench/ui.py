@@ -81,7 +81,7 @@ def build(url: str, n: int) -> None:
 
 def identify(request: Request) -> Person:
     """The benchmark's login: one person who may change the register, with a session cookie."""
-    return Person("bench", "Bench", can_change=True, session=request.cookies.get("_token"))
+    return Person("bench", "Bench", can_change=True, session=request.cookies.get("_token"), can_read=True)
 
 
 def client(url: str):

@@ -2,8 +2,9 @@
 
 This file only wires Airflow's login into the app. Plugin routes have no authentication of their
 own, so every request goes through Airflow's: the UI's session cookie or a Bearer token
-(GetUserDep: 401 without one). Changing the register needs what Airflow's role "user" and above
-may do to DAGs (is_authorized_dag PUT), so it follows whichever auth manager is configured.
+(GetUserDep: 401 without one). Reading the register needs what Airflow's role "viewer" and above
+may do to DAGs (is_authorized_dag GET), changing it what "user" and above may (PUT), so both follow
+whichever auth manager is configured (a user without permissions gets 403 from every route).
 
 Airflow imports plugins in every component (the scheduler, the DAG processor, each task), but only
 the api-server serves the app: it is built on its first request, so nothing else pays for it.
@@ -28,23 +29,30 @@ class RegisterApp:
 
 
 def build():
-    from fastapi import Request
+    from typing import Annotated
+
+    from fastapi import Depends, Request
+    from fastapi.security import HTTPAuthorizationCredentials
 
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
-    from airflow.api_fastapi.core_api.security import GetUserDep
+    from airflow.api_fastapi.core_api.security import GetUserDep, bearer_scheme
     from airflow.configuration import conf
 
     from adc.ui.app import create_app
-    from adc.ui.auth import Person
+    from adc.ui.auth import Person, browser_session
 
-    def identify(request: Request, user: GetUserDep) -> Person:
-        bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    # ``bearer`` is the very dependency GetUserDep reads the Authorization header with (FastAPI runs it
+    # once per request), so the session is what Airflow's own login went by
+    def identify(request: Request, user: GetUserDep,
+                 bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> Person:
+        auth = get_auth_manager()
         return Person(
             user_id=user.get_id(),
             name=user.get_name(),
-            can_change=get_auth_manager().is_authorized_dag(method="PUT", user=user),
-            session=None if bearer else request.cookies.get(COOKIE_NAME_JWT_TOKEN),
+            can_read=auth.is_authorized_dag(method="GET", user=user),
+            can_change=auth.is_authorized_dag(method="PUT", user=user),
+            session=browser_session(request, bearer, COOKIE_NAME_JWT_TOKEN),
         )
 
     return create_app(identify=identify, csrf_secret=conf.get("api", "secret_key").encode(),

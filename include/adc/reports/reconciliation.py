@@ -9,17 +9,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, select
 
 from adc.register import findings
 from adc.register import KINDS
 from adc.register.store import now
-from adc.register.tables import asset, reconciliation_run
+from adc.register.tables import asset, finding, reconciliation_run
 from adc.reports import csv_text, render
 
 CSV_COLUMNS = ("finding_id", "kind", "severity", "status", "asset_id", "subject", "source", "summary",
                "first_seen_run", "first_seen_at", "last_seen_run", "last_seen_at", "acknowledged_by", "reason",
                "resolved_by", "evidence")
+
+# most severe first, as findings.list_findings orders the live ones
+_SEVERITY = case({s: i for i, s in enumerate(findings.SEVERITIES)}, value=finding.c.severity,
+                 else_=len(findings.SEVERITIES))
 
 
 def gather(engine: Engine) -> dict[str, Any]:
@@ -28,11 +32,13 @@ def gather(engine: Engine) -> dict[str, Any]:
         run = conn.execute(select(reconciliation_run).order_by(reconciliation_run.c.finished_at.desc()).limit(1)
                            ).mappings().first()
         live = findings.list_findings(conn, status=list(findings.LIVE))
-        resolved = findings.list_findings(conn, status="resolved")
+        # what the latest run resolved, chosen by the database: every run's resolved findings pile up
+        resolved = [dict(r) for r in conn.execute(
+            select(finding).where(finding.c.status == "resolved", finding.c.resolved_by == run["run_id"])
+            .order_by(_SEVERITY, finding.c.kind, finding.c.first_seen_at, finding.c.finding_id)).mappings()
+        ] if run is not None else []
         missing = [dict(r) for r in conn.execute(select(asset).where(asset.c.status == "missing")
                                                  .order_by(asset.c.asset_id)).mappings()]
-    if run is not None:
-        resolved = [f for f in resolved if f["resolved_by"] == run["run_id"]]
     return {
         "run": dict(run) if run else None,
         "generated_at": now(),

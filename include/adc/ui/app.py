@@ -2,7 +2,8 @@
 
 ``create_app(identify=..., csrf_secret=...)`` takes the authentication as a FastAPI dependency
 returning a ``Person`` (Airflow's login in the plugin, a test user in tests) and applies it to
-every route, pages, downloads, API and stylesheet alike: nothing here answers without a login.
+every route, pages, downloads, API and stylesheet alike: nothing here answers without a login, and
+nothing but 403 to a login without ``Person.can_read`` (Airflow's permission to read DAGs).
 Changing the register (acknowledging a finding) also needs ``Person.can_change`` and, from a
 browser session, the page's CSRF token (adc.ui.auth); each change is a history row naming the
 person (cause_kind "ui").
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import io
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib import resources
@@ -38,6 +41,7 @@ from adc.ui import charts, queries
 from adc.ui.auth import CSRF_FIELD, Csrf, Person, require_change
 
 MAX_REASON = 2000
+AUDIT_PACK_RETRY_AFTER = 30  # seconds a person asking for a second pack while one builds is told to wait
 SECURITY_HEADERS = {
     # no script at all, nothing from anywhere but this app; framed only by Airflow's own pages
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -84,6 +88,9 @@ def create_app(
 
     # (a default, not an annotation: the annotations of this module are strings, and ``identify`` is local)
     async def authenticate(request: Request, person: Person = Depends(identify)) -> None:  # noqa: B008
+        if not person.can_read:
+            raise HTTPException(403, f"{person.user_id} may not read the register: that needs Airflow's "
+                                     "permission to read DAGs (role viewer or above)")
         request.state.person = person
 
     app = FastAPI(title="ADC register", docs_url=None, redoc_url=None, openapi_url=None,
@@ -93,6 +100,7 @@ def create_app(
     app.state.writer = writer or db.register_engine
     app.state.today = today
     app.state.login_url = login_url
+    app.state.audit_packs = _Builds()
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -103,7 +111,9 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return _error(request, exc.status_code, str(exc.detail))
+        response = _error(request, exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. 429's Retry-After
+        return response
 
     @app.exception_handler(AdcError)
     async def adc_error(request: Request, exc: AdcError):
@@ -156,6 +166,28 @@ def _error(request: Request, status_code: int, message: str) -> Response:
 
 def _reader(request: Request) -> Engine:
     return request.app.state.reader()
+
+
+class _Builds:
+    """Who has an audit pack building now: one each at a time (a pack reads the whole register), so
+    a second request while the first builds answers 429 rather than queue another full read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._building: set[str] = set()
+
+    @contextmanager
+    def one_for(self, user_id: str) -> Iterator[None]:
+        with self._lock:
+            if user_id in self._building:
+                raise HTTPException(429, "an audit pack you asked for is still being built: wait for it, then try "
+                                         "again", headers={"Retry-After": str(AUDIT_PACK_RETRY_AFTER)})
+            self._building.add(user_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._building.discard(user_id)
 
 
 def _attachment(content: bytes | str, filename: str, media_type: str) -> Response:
@@ -361,9 +393,11 @@ def _downloads():
     def audit_pack(request: Request, person: PersonDep, as_of: str = ""):
         from adc.ui import audit
 
-        at = audit.cutoff(as_of or None)
-        spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - closed by the stream
-        audit.build(_reader(request), spool, at=at, generated_by=person.user_id, requested=as_of or None)
+        at = audit.cutoff(as_of or None)  # 400 for a bad date, a line break too (as_of names the file)
+        as_of = as_of.strip()
+        with request.app.state.audit_packs.one_for(person.user_id):
+            spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - closed by the stream
+            audit.build(_reader(request), spool, at=at, generated_by=person.user_id, requested=as_of or None)
         spool.seek(0)
 
         def chunks() -> Iterator[bytes]:

@@ -77,10 +77,13 @@ def cutoff(as_of: str | date | datetime | None, *, now: datetime | None = None) 
         return now
     if isinstance(as_of, str):
         text = as_of.strip()
+        problem = AuditPackError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD) or an ISO 8601 timestamp")
+        if not (as_of.isascii() and as_of.isprintable()):  # a line break would reach the download's name
+            raise problem
         try:
             as_of = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError:
-            raise AuditPackError(f"--as-of {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 timestamp") from None
+            raise problem from None
     if isinstance(as_of, datetime):
         moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     else:

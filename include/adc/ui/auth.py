@@ -1,11 +1,12 @@
 """Who is asking, what they may do, and the CSRF guard on what changes the register.
 
 Airflow authenticates (plugins/adc_register_ui.py turns its user into a ``Person``); this module
-decides. Reading needs a login. Changing the register needs ``can_change`` (Airflow's role "user"
-or above). A browser's session is a cookie, which a browser also sends with a form posted from
-another site; so a change that arrives with the cookie must carry a token only our own pages hold:
-an HMAC of the person and the time, keyed by the api-server's secret and bound to the session.
-A request with a Bearer token cannot be forged that way and needs none.
+decides. Reading needs ``can_read`` (what Airflow's role "viewer" may do to DAGs), not just a login.
+Changing the register needs ``can_change`` (Airflow's role "user" or above). A browser's session is
+a cookie, which a browser also sends with a form posted from another site; so a change that arrives
+with the cookie must carry a token only our own pages hold: an HMAC of the person and the time,
+keyed by the api-server's secret and bound to the session. Only a request that a Bearer token
+authenticated cannot be forged that way and needs none (``browser_session`` tells which it was).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
 CSRF_FIELD = "csrf_token"  # the form field
 CSRF_HEADER = "X-CSRF-Token"  # or the header, for scripts using the session
@@ -30,7 +32,26 @@ class Person:
     user_id: str  # recorded in history as the actor
     name: str
     can_change: bool  # may change the register: Airflow's role "user" or above
-    session: str | None = None  # the session cookie when the request came with it (not with a Bearer token)
+    session: str | None = None  # the session cookie, unless a Bearer token authenticated the request
+    can_read: bool = False  # may read the register: Airflow's role "viewer" or above
+
+    def __post_init__(self) -> None:
+        # FAB's user.get_id() is an int: history, CSRF tokens and the audit pack take text
+        object.__setattr__(self, "user_id", str(self.user_id))
+
+
+def browser_session(request: Request, bearer: HTTPAuthorizationCredentials | None, cookie: str) -> str | None:
+    """The session a change must prove with a CSRF token, or None when a Bearer token authenticated
+    the request.
+
+    ``bearer`` is what Airflow's login read from the Authorization header (fastapi's HTTPBearer): a
+    Bearer token there is what Airflow authenticated, or it refused the request. Anything else in
+    the header ("Bearer " with no token, another scheme) leaves the cookie as the login, so the
+    request is a browser's and needs the token, whatever header came with it.
+    """
+    if bearer is not None and bearer.scheme.lower() == "bearer":  # as Airflow's get_user decides
+        return None
+    return request.cookies.get(cookie, "")
 
 
 class Csrf:
@@ -52,7 +73,7 @@ class Csrf:
 
     def valid(self, person: Person, token: str | None, now: float | None = None) -> bool:
         issued, _, mac = (token or "").partition(".")
-        if not issued.isdigit() or not mac:
+        if not (issued.isascii() and issued.isdigit()) or not mac:  # "²" is a digit int() refuses
             return False
         age = (now if now is not None else time.time()) - int(issued)
         return 0 <= age <= CSRF_MAX_AGE and hmac.compare_digest(mac, self._mac(person, int(issued)))

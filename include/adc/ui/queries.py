@@ -8,8 +8,9 @@ by namespace and name prefix, the same rule as reconciliation (a bucket covers i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -17,9 +18,9 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
 
 from adc.config import Settings
+from adc.errors import AdcError
 from adc.naming import DatasetId, LocationError, parse_location
 from adc.register import GSCP, LIVE, SEVERITIES, history
-from adc.register.findings import list_findings
 from adc.register.tables import (
     asset,
     asset_location,
@@ -29,14 +30,23 @@ from adc.register.tables import (
     observed_dataset,
     reconciliation_run,
 )
+from adc.register.tables import history as history_table
 from adc.ropa.schedule import review_window_opens
 from adc.ropa.tables import activity_asset, processing_activity, review, review_step
 
 PAGE_SIZE = 50
-MAX_DATASETS = 100  # datasets listed on an asset's page (with the total)
+# An asset's page lists at most so many of each thing (with the total: "and N more"), so one asset with
+# a huge history or thousands of datasets costs what any other does.
+MAX_DATASETS = 100  # datasets at its locations
+MAX_COLUMNS = 200  # columns of each of those datasets
+MAX_ROWS = 100  # locations, processing activities, findings, history rows, lineage neighbours
 PERSONAL = {"yes": "holds personal data", "no": "no personal data", "special": "special category data",
             "criminal": "criminal offence data"}
 ASSET_STATUSES = ("active", "missing", "retired")
+
+
+class PageKeyError(AdcError):
+    """An ``after`` that is not a key of the list it pages (the app answers 400)."""
 
 
 @dataclass
@@ -172,38 +182,53 @@ def _locations(conn: Connection, asset_ids: list[str]) -> dict[str, list[str]]:
 
 @dataclass
 class AssetPage:
-    """Everything the asset page shows."""
+    """Everything the asset page shows: each list its first rows (see MAX_ROWS), each ``*_total`` how
+    many there are in all."""
 
     asset: dict[str, Any]
     locations: list[dict[str, Any]]
-    datasets: list[dict[str, Any]]  # current datasets at its locations, each with its fields (schema)
+    location_total: int
+    datasets: list[dict[str, Any]]  # current datasets at its locations, each with its first columns (schema)
     dataset_total: int
     activities: list[dict[str, Any]]
-    findings: list[dict[str, Any]]
-    history: list[dict[str, Any]]
-    neighbours: list[dict[str, Any]] = field(default_factory=list)  # lineage neighbours (see neighbours())
+    activity_total: int
+    findings: list[dict[str, Any]]  # most severe first
+    finding_total: int
+    history: list[dict[str, Any]]  # newest first
+    history_total: int
+    neighbours: list[dict[str, Any]]  # lineage neighbours (see neighbours())
+    neighbour_total: int
 
 
-def asset_page(conn: Connection, asset_id: str) -> AssetPage | None:
+def _first(conn: Connection, query, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The first ``limit`` rows of ``query`` (ordered) and how many rows it has in all."""
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    return [dict(r) for r in conn.execute(query.limit(limit)).mappings()], total
+
+
+def asset_page(conn: Connection, asset_id: str, limit: int = MAX_ROWS) -> AssetPage | None:
     row = conn.execute(select(asset).where(asset.c.asset_id == asset_id)).mappings().first()
     if row is None:
         return None
-    locations = [dict(r) for r in conn.execute(
-        select(asset_location.c.uri, asset_location.c.namespace, asset_location.c.name)
-        .where(asset_location.c.asset_id == asset_id).order_by(asset_location.c.location_id)).mappings()]
+    al, pa, h = asset_location, processing_activity, history_table
+    locations, location_total = _first(conn, select(al.c.uri, al.c.namespace, al.c.name).where(
+        al.c.asset_id == asset_id).order_by(al.c.location_id), limit)
     identities = [DatasetId(loc["namespace"], loc["name"]) for loc in locations]
-    datasets, total = datasets_at(conn, identities)
-    pa = processing_activity
-    activities = [dict(r) for r in conn.execute(
-        select(pa.c.activity_id, pa.c.name, pa.c.owner, pa.c.status, pa.c.next_review_due)
+    datasets, dataset_total = datasets_at(conn, identities)
+    activities, activity_total = _first(conn, select(
+        pa.c.activity_id, pa.c.name, pa.c.owner, pa.c.status, pa.c.next_review_due)
         .join(activity_asset, activity_asset.c.activity_id == pa.c.activity_id)
-        .where(activity_asset.c.asset_id == asset_id).order_by(pa.c.activity_id)).mappings()]
-    page = AssetPage(
-        asset=dict(row), locations=locations, datasets=datasets, dataset_total=total, activities=activities,
-        findings=list_findings(conn, asset_id=asset_id), history=list(reversed(history.of(conn, "asset", asset_id))),
-    )
-    page.neighbours = neighbours(conn, asset_id, identities, datasets)
-    return page
+        .where(activity_asset.c.asset_id == asset_id).order_by(pa.c.activity_id), limit)
+    findings, finding_total = _first(conn, select(finding).where(finding.c.asset_id == asset_id)
+                                     .order_by(_RANK, finding.c.finding_id), limit)
+    changes, history_total = _first(conn, select(h).where(h.c.entity_kind == "asset", h.c.entity_id == asset_id)
+                                    .order_by(h.c.at.desc(), h.c.history_id.desc()), limit)
+    related, neighbour_total = neighbours(conn, asset_id, identities, datasets, limit)
+    return AssetPage(
+        asset=dict(row), locations=locations, location_total=location_total, datasets=datasets,
+        dataset_total=dataset_total, activities=activities, activity_total=activity_total, findings=findings,
+        finding_total=finding_total, history=changes, history_total=history_total, neighbours=related,
+        neighbour_total=neighbour_total)
 
 
 def _covered_by(identity: DatasetId):
@@ -230,7 +255,8 @@ def datasets_at(conn: Connection, identities: list[DatasetId], limit: int = MAX_
     for row in conn.execute(query).mappings():
         item = dict(row)
         item["id"] = DatasetId(row["namespace"], row["name"])
-        item["fields"] = list(item["fields"] or [])
+        item["field_total"] = len(item["fields"] or [])
+        item["fields"] = list(item["fields"] or [])[:MAX_COLUMNS]
         item["partition_keys"] = list(item["partition_keys"] or [])
         datasets.append(item)
     return datasets, total
@@ -248,20 +274,24 @@ def assets_covering(conn: Connection, identities: Iterable[DatasetId]) -> dict[D
     return found
 
 
-def neighbours(conn: Connection, asset_id: str, identities: list[DatasetId], datasets: list[dict[str, Any]]
-               ) -> list[dict[str, Any]]:
-    """The asset's lineage neighbours, each {relation, dataset, assets}:
+def neighbours(conn: Connection, asset_id: str, identities: list[DatasetId], datasets: list[dict[str, Any]],
+               limit: int = MAX_ROWS) -> tuple[list[dict[str, Any]], int]:
+    """The asset's first ``limit`` lineage neighbours, each {relation, dataset, assets}, and how many
+    there are:
 
     - "also known as": a dataset of the asset names another identity for the same data (a Glue
       table's S3 location), and which assets cover that one;
     - "catalogued as": a current dataset elsewhere names data of this asset as its own (the Glue
       table over these files);
     - "shares a location": another asset whose locations cover, or lie under, one of this asset's.
+
+    Which assets cover a neighbour is looked up for the ones listed only.
     """
     result: list[dict[str, Any]] = []
     targets = [(d["id"], DatasetId(s["namespace"], s["name"])) for d in datasets for s in d["symlinks"] or []]
-    covering = assets_covering(conn, [t for _, t in targets])
-    for source, target in targets:
+    total = len(targets)
+    covering = assets_covering(conn, [t for _, t in targets[:limit]])
+    for source, target in targets[:limit]:
         result.append({"relation": "also known as", "from": source, "dataset": target, "assets": covering[target]})
     od = observed_dataset
     for namespace in sorted({i.namespace for i in identities}):
@@ -274,18 +304,21 @@ def neighbours(conn: Connection, asset_id: str, identities: list[DatasetId], dat
             for link in row.symlinks:
                 target = DatasetId(link["namespace"], link["name"])
                 if any(i.covers(target) for i in identities) and not any(i.covers(source) for i in identities):
-                    result.append({"relation": "catalogued as", "from": target, "dataset": source,
-                                   "assets": assets_covering(conn, [source])[source]})
+                    total += 1
+                    if len(result) < limit:
+                        result.append({"relation": "catalogued as", "from": target, "dataset": source,
+                                       "assets": assets_covering(conn, [source])[source]})
     al = asset_location
     for identity in identities:
-        rows = conn.execute(select(al.c.asset_id, al.c.uri, al.c.namespace, al.c.name).where(
+        rows, found = _first(conn, select(al.c.asset_id, al.c.uri, al.c.namespace, al.c.name).where(
             al.c.namespace == identity.namespace, al.c.asset_id != asset_id,
             or_(al.c.name.in_(_prefixes(identity.name)), *_under(al.c.name, identity.name)))
-            .order_by(al.c.asset_id)).mappings()
+            .order_by(al.c.asset_id), limit - len(result))
+        total += found
         for row in rows:
             result.append({"relation": "shares a location", "from": identity,
                            "dataset": DatasetId(row["namespace"], row["name"]), "assets": [row["asset_id"]]})
-    return result
+    return result, total
 
 
 # --------------------------------------------------------------------------- findings
@@ -332,9 +365,12 @@ def search_findings(conn: Connection, flt: FindingFilter, *, after: str | None =
         conditions.append(finding.c.asset_id == flt.asset)
     query = select(finding, _RANK.label("rank")).where(*conditions)
     if after:
+        # ASCII digits only (str.isdigit() also takes "²", which int() refuses), and few enough for a BIGINT
+        if not re.fullmatch(r"[0-9]{1,9}:[0-9]{1,18}", after):
+            raise PageKeyError(f"after={after!r} is not a place in the findings list: it is <severity rank>:"
+                               "<finding id>, as next_after gives it")
         rank, _, last_id = after.partition(":")
-        if rank.isdigit() and last_id.isdigit():
-            query = query.where(or_(_RANK > int(rank), and_(_RANK == int(rank), finding.c.finding_id > int(last_id))))
+        query = query.where(or_(_RANK > int(rank), and_(_RANK == int(rank), finding.c.finding_id > int(last_id))))
     rows = [dict(r) for r in conn.execute(query.order_by(_RANK, finding.c.finding_id).limit(limit + 1)).mappings()]
     more = len(rows) > limit
     rows = rows[:limit]

@@ -14,30 +14,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fastapi import FastAPI, HTTPException, Request
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.testclient import TestClient
 
-from adc.ui.auth import Person
+from adc.ui.auth import Person, browser_session
 
 HOSTILE = "<script>alert(1)</script> {{ 7*7 }}"
 SECRET = b"test-secret-of-at-least-16-bytes"
-ROLES = {"admin": "admin", "dana": "op", "alice": "user", "carol": "user", "victor": "viewer"}
+# nina has a login and no permission at all (an auth manager's user without a role)
+ROLES = {"admin": "admin", "dana": "op", "alice": "user", "carol": "user", "frank": "user", "victor": "viewer",
+         "nina": None}
+FAB_IDS = {"frank": 7}  # FAB's user.get_id() is an int
 SESSION = "_token"  # the cookie Airflow's UI sets
 
 
-def identify(request: Request) -> Person:
-    """A stand-in for Airflow's login: a Bearer token or the session cookie names a demo user."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        user, session = header[7:], None
-    elif SESSION in request.cookies:
-        session = request.cookies[SESSION]
+def identify(request: Request,
+             bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]) -> Person:
+    """A stand-in for Airflow's login (core_api.security.get_user): a Bearer token in the Authorization
+    header, else the session cookie, names a demo user; the auth manager's answers come from ROLES."""
+    session = browser_session(request, bearer, SESSION)
+    if session is None:
+        user = bearer.credentials
+    elif session:
         user = session.split(":", 1)[0]
     else:
         raise HTTPException(401, "Not authenticated")
     if user not in ROLES:
         raise HTTPException(403, "Invalid JWT token")
-    return Person(user_id=user, name=user.title(), can_change=ROLES[user] != "viewer", session=session)
+    return Person(user_id=FAB_IDS.get(user, user), name=user.title(), can_read=ROLES[user] is not None,
+                  can_change=ROLES[user] not in ("viewer", None), session=session)
 
 
 @dataclass
@@ -56,8 +64,9 @@ class DemoRegister:
                                        writer=lambda: self.engine, login_url="/auth/login?next=/adc/"))
         return outer
 
-    def client(self, user: str | None = "dana", *, bearer: bool = False) -> TestClient:
-        client = TestClient(self.app(), base_url="http://testserver")
+    def client(self, user: str | None = "dana", *, bearer: bool = False, app: FastAPI | None = None) -> TestClient:
+        """A browser (or with ``bearer``, a script) logged in as ``user``, on a new app or on ``app``."""
+        client = TestClient(app or self.app(), base_url="http://testserver")
         if user and bearer:
             client.headers["Authorization"] = f"Bearer {user}"
         elif user:
