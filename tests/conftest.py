@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,17 +140,9 @@ def dcr_estate(tmp_path_factory) -> Iterator[MotoServer]:
 
 def postgres_server_url() -> str | None:
     """ADC_TEST_POSTGRES_URL, else the local server if one answers; None when there is none."""
-    url = os.environ.get("ADC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    try:
-        from sqlalchemy import create_engine, text
+    from adc.demo.postgres import server_url
 
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return url
-    except Exception:  # noqa: BLE001 - any failure means "no PostgreSQL here"
-        return None
+    return server_url("ADC_TEST_POSTGRES_URL")
 
 
 _POSTGRES = postgres_server_url()
@@ -161,41 +152,17 @@ NO_POSTGRES = (
 )
 
 
-class PostgresDatabases:
-    """Creates a throwaway database per test on the PostgreSQL server and drops it afterwards."""
-
-    def __init__(self, server_url: str) -> None:
-        from sqlalchemy import create_engine
-
-        self.server_url = server_url
-        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-
-    def create(self) -> str:
-        from sqlalchemy import text
-        from sqlalchemy.engine import make_url
-
-        name = f"adc_test_{uuid.uuid4().hex[:12]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop(self, url: str) -> None:
-        from sqlalchemy import text
-        from sqlalchemy.engine import make_url
-
-        name = make_url(url).database
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 @pytest.fixture(scope="session")
-def postgres_databases() -> Iterator[PostgresDatabases | None]:
+def postgres_databases():
+    """Throwaway databases on the PostgreSQL server (adc.demo.postgres.ThrowawayDatabases), or None."""
+    from adc.demo.postgres import ThrowawayDatabases
+
     if _POSTGRES is None:
         yield None
         return
-    databases = PostgresDatabases(_POSTGRES)
+    databases = ThrowawayDatabases(_POSTGRES)
     yield databases
-    databases.admin.dispose()
+    databases.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

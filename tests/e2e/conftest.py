@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from adc.demo.runner import Api, Demo, Processes, bring_up, free_port, password_for
+from adc.demo.client import Api, password_for
+from adc.demo.runner import Demo, Processes, bring_up, free_port
 
 T = TypeVar("T")
 
@@ -185,11 +186,17 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def airflow(tmp_path_factory) -> Iterator[AirflowStack]:
-    """Airflow 3 standalone + moto (the DCR estate) + a register with the demo content, for the session."""
+def airflow(tmp_path_factory, postgres_databases) -> Iterator[AirflowStack]:
+    """Airflow 3 standalone + moto (the DCR estate) + a register with the demo content, for the session.
+
+    Airflow's metadata lives in a throwaway PostgreSQL database where a server answers: on SQLite,
+    Airflow's API answers 500 when its database stays locked under load."""
     root: Path = tmp_path_factory.mktemp("airflow-e2e")
-    demo = Demo(root=root, moto_port=free_port(), api_port=free_port())
+    metadata = postgres_databases.create("adc_e2e_airflow") if postgres_databases else None
+    demo = Demo(root=root, moto_port=free_port(), api_port=free_port(), metadata_url=metadata)
     with ExitStack() as stack:
+        if metadata:
+            stack.callback(postgres_databases.drop, metadata)
         saved = {key: os.environ.pop(key) for key in _TEST_ONLY_ENV if key in os.environ}
         try:
             processes, env, _ = bring_up(stack, demo)

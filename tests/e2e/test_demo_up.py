@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adc.demo.runner import free_port, password_for
+from adc.demo.client import password_for
+from adc.demo.runner import free_port
 
 pytestmark = pytest.mark.airflow
 

@@ -28,7 +28,7 @@ def validation():
 
 
 def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
-    from adc.demo.runner import environment
+    from adc.demo.client import environment
 
     print(f"Lineage (OpenLineage events in {demo.lineage_file})")
     if not report.check(demo.lineage_file.exists(), "the demo's OpenLineage file exists"):

@@ -41,7 +41,7 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
     through the REST API (XCom and task state, which any ``user`` can write): the approval stays
     pending and names nobody.
     """
-    from adc.demo.runner import Api, environment, password_for
+    from adc.demo.client import Api, environment, password_for
     from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, DAG_ID
 
     print("RoPA reviews (adc_ropa_review, after the findings' Asset event)")

@@ -23,35 +23,11 @@ from typing import Any
 
 import httpx
 
+from sqlalchemy.engine import make_url
+
 from adc.config import PROJECT_ROOT
 from adc.demo import estate
-from adc.errors import AdcError
-
-# Demo people: Airflow users with their roles. Passwords are fixed and written to passwords.json.
-USERS = {
-    "admin": "admin",
-    "alice": "user",  # Head of Casework Operations: PA-001 owner, IAO for casework assets
-    "bob": "user",  # Head of Biometrics: PA-002
-    "carol": "user",  # Customer Services Manager: PA-003, PA-004
-    "frank": "user",  # HR Director: PA-006
-    "gita": "user",  # Chief Statistician: PA-005
-    "dana": "op",  # Data Protection Officer
-    "erin": "op",  # Deputy DPO: the second pair of eyes
-    "victor": "viewer",  # internal auditor, read only
-}
-DATA_PROTECTION_TEAM = ("dana", "erin")
-# ADC's own account, read only: it reads Airflow's audit log (who ended a review task by hand) through
-# the connection adc_airflow_api. Its password is random, in the passwords file and that connection.
-AUDIT_READER = "adc-audit"
-
-
-def password_for(user: str) -> str:
-    return f"{user}-dcr-demo"
-
-
-class DemoError(AdcError):
-    pass
-
+from adc.demo.client import AUDIT_READER, DATA_PROTECTION_TEAM, USERS, Api, DemoError, environment, password_for
 
 def free_port() -> int:
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
@@ -118,6 +94,7 @@ class Demo:
     moto_port: int
     api_port: int
     enforce_iam: bool = True
+    metadata_url: str | None = None  # Airflow's metadata database; None: SQLite under AIRFLOW_HOME
 
     @property
     def airflow_home(self) -> Path:
@@ -225,58 +202,11 @@ class Demo:
             "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
         }
         env.pop("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS")
+        if self.metadata_url:
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.metadata_url
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = self.metadata_url.replace(
+                "+psycopg://", "+psycopg_async://", 1)
         return env
-
-
-class Api:
-    """A small client for Airflow's REST API, logged in as one user."""
-
-    def __init__(self, base_url: str, user: str, password: str) -> None:
-        self.base_url = base_url
-        token = httpx.post(f"{base_url}/auth/token", json={"username": user, "password": password}, timeout=30)
-        if token.status_code >= 300:
-            raise DemoError(f"cannot log in to Airflow as {user}: HTTP {token.status_code} {token.text[:200]}")
-        self.client = httpx.Client(
-            base_url=f"{base_url}/api/v2",
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-            timeout=30,
-        )
-
-    def get(self, path: str, **params: Any) -> Any:
-        response = self.client.get(path, params=params)
-        response.raise_for_status()
-        return response.json()
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.client.get(f"/dags/{dag_id}").status_code == 200:
-                return
-            time.sleep(1)
-        errors = self.client.get("/importErrors").json().get("import_errors", [])
-        detail = "; ".join(f"{e['filename']}: {e['stack_trace'].strip().splitlines()[-1]}" for e in errors)
-        raise DemoError(f"DAG {dag_id} was not parsed within {timeout:.0f} s {detail}")
-
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        from datetime import UTC, datetime
-
-        response = self.client.post(
-            f"/dags/{dag_id}/dagRuns", json={"logical_date": datetime.now(UTC).isoformat(), "conf": conf or {}}
-        )
-        if response.status_code >= 300:
-            raise DemoError(f"cannot trigger {dag_id}: HTTP {response.status_code} {response.text[:300]}")
-        return response.json()["dag_run_id"]
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
-        """Wait until a DAG run finishes; returns its state."""
-        deadline = time.monotonic() + timeout
-        state = "queued"
-        while time.monotonic() < deadline:
-            state = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            if state in ("success", "failed"):
-                return state
-            time.sleep(2)
-        raise DemoError(f"{dag_id} run {run_id} still {state} after {timeout:.0f} s")
 
 
 def start_moto(processes: Processes, demo: Demo) -> None:
@@ -296,26 +226,6 @@ def prepare_register(env: dict[str, str]) -> dict[str, Any]:
         return content.load()
 
 
-class environment:
-    """Temporarily apply environment variables in this process (for in-process steps)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.saved: dict[str, str | None] = {}
-
-    def __enter__(self) -> None:
-        for key, value in self.env.items():
-            self.saved[key] = os.environ.get(key)
-            os.environ[key] = value
-
-    def __exit__(self, *exc: object) -> None:
-        for key, value in self.saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def bring_up(stack: ExitStack, demo: Demo) -> tuple[Processes, dict[str, str], Api]:
     """Moto + estate + register + Airflow, ready for a trigger: the processes, Airflow's env, an admin API."""
     say = print
@@ -331,6 +241,12 @@ def bring_up(stack: ExitStack, demo: Demo) -> tuple[Processes, dict[str, str], A
     env = demo.airflow_env(keys)
     loaded = prepare_register(env)
     say("- register: " + ", ".join(f"{v} {k}" for k, v in loaded.items()))
+    if demo.metadata_url:
+        say(f"- Airflow's metadata: PostgreSQL, throwaway database {make_url(demo.metadata_url).database}")
+        subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True,
+                       capture_output=True, timeout=300)
+    else:
+        say("- Airflow's metadata: SQLite (no PostgreSQL answered: ADC_POSTGRES_URL, default the local server)")
     say(f"- Airflow 3 standalone on {demo.api_url} (AIRFLOW_HOME={demo.airflow_home})")
     airflow = processes.start("airflow", [str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
                               log=demo.logs / "airflow.log")
@@ -343,8 +259,19 @@ def demo_root() -> Path:
     return Path(os.environ.get("ADC_DEMO_DIR") or PROJECT_ROOT / ".demo")
 
 
-def make_demo(*, moto_port: int | None, api_port: int | None) -> Demo:
-    return Demo(root=demo_root(), moto_port=moto_port or free_port(), api_port=api_port or free_port())
+def make_demo(stack: ExitStack, *, moto_port: int | None, api_port: int | None) -> Demo:
+    """The demo's settings; Airflow's metadata in a throwaway PostgreSQL database where a server answers
+    (dropped when the demo stops), else SQLite."""
+    from adc.demo.postgres import ThrowawayDatabases, server_url
+
+    metadata = None
+    if os.environ.get("ADC_DEMO_METADATA", "postgres") == "postgres" and (server := server_url()):
+        databases = ThrowawayDatabases(server)
+        stack.callback(databases.dispose)
+        metadata = databases.create("adc_demo_airflow")
+        stack.callback(databases.drop, metadata)
+    return Demo(root=demo_root(), moto_port=moto_port or free_port(), api_port=api_port or free_port(),
+                metadata_url=metadata)
 
 
 def _stop_on_sigterm(signum, frame) -> None:
@@ -353,10 +280,10 @@ def _stop_on_sigterm(signum, frame) -> None:
 
 def up(*, moto_port: int | None = None, api_port: int | None = None) -> int:
     """make demo: bring everything up, trigger the pipeline, keep running until Ctrl-C."""
-    demo = make_demo(moto_port=moto_port, api_port=api_port or 8080)
     print("Starting the ADC demo (Department for Civic Registration)")
     with ExitStack() as stack:
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        demo = make_demo(stack, moto_port=moto_port, api_port=api_port or 8080)
         processes, _, api = bring_up(stack, demo)
         api.wait_for_dag("adc_harvest")
         run_id = api.trigger("adc_harvest")
@@ -393,11 +320,11 @@ def check(*, moto_port: int | None = None, api_port: int | None = None, timeout:
     """make demo-check: the same pipeline, headless, end to end; exit 0 with a summary or 1 saying why."""
     from adc.demo import verify
 
-    demo = make_demo(moto_port=moto_port, api_port=api_port)
-    demo.root = demo.root.with_name(demo.root.name + "-check")
     started = time.monotonic()
     with ExitStack() as stack:
         signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a CI timeout's kill leaves nothing running either
+        demo = make_demo(stack, moto_port=moto_port, api_port=api_port)
+        demo.root = demo.root.with_name(demo.root.name + "-check")
         _, env, api = bring_up(stack, demo)
         report = verify.run_pipeline(api, env, demo, timeout=timeout)
     print()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adc.demo.runner import password_for
+from adc.demo.client import password_for
 from adc.ropa.forms import APPROVE, CHANGE, CONFIRM
 
 pytestmark = [pytest.mark.airflow, pytest.mark.browser]

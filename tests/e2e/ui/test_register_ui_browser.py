@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from adc.demo.runner import password_for
+from adc.demo.client import password_for
 from adc.register import assets
 from adc.register.tables import finding
 from adc.ropa.tables import ICO_HEADINGS
