@@ -1,5 +1,5 @@
-# The Airflow image with ADC's pinned dependencies and the adc command. The project's dags/, plugins/,
-# include/ and sql/ are mounted by docker-compose.yaml (PYTHONPATH=/opt/airflow/include), so code changes
+# The Airflow image with ADC's pinned dependencies and the adc command. The project's dags/, plugins/
+# and include/ are mounted by docker-compose.yaml (PYTHONPATH=/opt/airflow/include), so code changes
 # need no rebuild; dependency changes do (docker compose build).
 FROM apache/airflow:3.3.2-python3.11
 

@@ -3,20 +3,20 @@
 SQLite is the embedded default (WAL, a busy timeout so concurrent Airflow tasks wait rather than
 fail); PostgreSQL is the production store. Alembic keeps its own version table
 (adc_alembic_version) so the register can share a database with anything, Airflow included.
+The migrations ship inside the package, so any install (editable or not) can migrate.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
-from adc.config import PROJECT_ROOT, Settings
+from adc.config import Settings
 
-MIGRATIONS = Path(os.environ.get("ADC_SQL_DIR") or PROJECT_ROOT / "sql") / "migrations"
+MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "adc_alembic_version"
 
 

@@ -1,4 +1,4 @@
-"""The register's tables (SQLAlchemy Core). Migrations under sql/migrations create and evolve them.
+"""The register's tables (SQLAlchemy Core). Migrations under adc/register/migrations create and evolve them.
 
 Nothing is deleted from the record: assets become missing or retired, findings resolve, observed
 dataset versions are superseded. Only a harvest's staging rows (``observation``) are transient.

@@ -1,4 +1,4 @@
-"""The migrations under sql/migrations build exactly the tables the code uses, on both databases."""
+"""The migrations under adc/register/migrations build exactly the tables the code uses, on both databases."""
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
