@@ -20,8 +20,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from adc.errors import ConfigError
 
 SERVICES = ("s3", "glue", "dynamodb", "rds", "redshift")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout, when adc runs from one
 DEFAULT_SOURCES = PROJECT_ROOT / "include" / "config" / "sources.yaml"
+
+
+def _default_home() -> Path:
+    """ADC's own state: .adc in the checkout, else in the working directory (a plain pip install)."""
+    return (PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()) / ".adc"
 
 
 def _check_glob(pattern: str) -> str:
@@ -248,18 +253,16 @@ class Settings:
     """Process settings, from the environment. Secrets never live here: they are Airflow connections."""
 
     home: Path
-    sources_path: Path
     default_region: str
     default_account: str | None
     data_protection_team: tuple[str, ...]
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = Path(os.environ.get("ADC_HOME") or PROJECT_ROOT / ".adc")
+        home = Path(os.environ.get("ADC_HOME") or _default_home())
         team = os.environ.get("ADC_DATA_PROTECTION_TEAM", "dpo")
         return cls(
             home=home,
-            sources_path=Path(os.environ.get("ADC_SOURCES") or DEFAULT_SOURCES),
             default_region=os.environ.get("ADC_DEFAULT_AWS_REGION", "eu-west-2"),
             default_account=os.environ.get("ADC_DEFAULT_AWS_ACCOUNT") or None,
             data_protection_team=tuple(u.strip() for u in team.split(",") if u.strip()),

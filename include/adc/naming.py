@@ -155,7 +155,7 @@ def parse_location(uri: str, *, region: str | None = None, account: str | None =
         return {"dynamodb": dynamodb, "rds": rds_instance, "redshift": redshift_cluster}[service](
             region, account, parts[0]
         )
-    for scheme in ("postgres://", "postgresql://", "redshift://", "mysql://"):
+    for scheme in ("postgres://", "postgresql://", "mysql://"):  # redshift:// is a short form, above
         if text.startswith(scheme):
             authority, _, name = text.split("://", 1)[1].partition("/")
             if not authority or not name:
