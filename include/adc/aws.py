@@ -19,7 +19,9 @@ from datetime import datetime
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 from botocore.utils import parse_timestamp
 
 from adc.config import Source
@@ -113,17 +115,23 @@ def _timestamp(value: Any) -> Any:
 
 
 def _assume_role(session: Any, source: Source, region: str, sts_endpoint: str | None) -> Any:
+    """A session on the role's credentials, which botocore renews through STS before they expire (an
+    hour by default): a harvest that outlasts them goes on mid-listing instead of failing. The role is
+    assumed here once, so a role that cannot be assumed fails the source at once, as before."""
     sts = session.client("sts", region_name=region, endpoint_url=sts_endpoint, config=RETRY_CONFIG)
     kwargs = {"RoleArn": source.role_arn, "RoleSessionName": f"adc-harvest-{source.name}"[:64]}
     if source.external_id:
         kwargs["ExternalId"] = source.external_id
-    creds = sts.assume_role(**kwargs)["Credentials"]
-    return boto3.session.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
+
+    def assume() -> dict[str, str]:
+        creds = sts.assume_role(**kwargs)["Credentials"]
+        return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+
+    role = botocore.session.Session()
+    # no public setter for refreshable credentials; Airflow's AwsBaseHook sets them the same way
+    role._credentials = RefreshableCredentials.create_from_metadata(assume(), assume, method="assume-role")
+    return boto3.session.Session(botocore_session=role, region_name=region)
 
 
 def error_kind(exc: BaseException) -> str:

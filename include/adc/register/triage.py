@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, String, cast, exists, select
 
 from adc.config import Settings
 from adc.errors import AdcError
+from adc.markdown import inert
 from adc.naming import DatasetId, LocationError, parse_location
 from adc.register import assets, findings, history
 from adc.register.db import exclusive
@@ -124,13 +125,10 @@ def _observed_classification(conn: Connection, asset_id: str, evidence: dict[str
 # --------------------------------------------------------------------------- Markdown
 
 
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!<>|~")
-
-
 def md(text: Any) -> str:
-    """Text from AWS or people, safe in Markdown: every character Markdown acts on is escaped, so a
-    tag can neither format nor link (a [label](url) shows as typed)."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text)).replace("\n", " ")
+    """Text from AWS or people, safe in Markdown (``adc.markdown.inert``): a tag can neither format nor
+    link (a [label](url) shows as typed)."""
+    return inert(str(text))
 
 
 def _evidence_lines(value: Any, depth: int = 0) -> list[str]:

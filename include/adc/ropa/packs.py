@@ -3,30 +3,29 @@
 A pack is plain text assembled here, inside a task, and handed to Airflow as an XCom value, so
 Airflow never renders any of it as a template. Everything that came from AWS or from people
 (names, tags, comments, dataset names) goes through ``md()``: it shows as text, never as Markdown
-structure, HTML or a link. The pack a reviewer saw is stored with its SHA-256 as the evidence.
+structure, HTML or a link (``adc.markdown``). The pack a reviewer saw is stored with its SHA-256 as
+the evidence.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
+from adc.markdown import inert
 from adc.register.tables import asset, asset_location, observed_dataset
 from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, ESCALATE, REJECT, RETIRE
 from adc.ropa.tables import ICO_TEMPLATE, review, review_step
 
 MAX_VALUE = 600  # characters of one value shown in a pack
 MAX_DATASETS = 15  # datasets listed per asset
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&#!])")
-_LEADING = re.compile(r"^(\d+[.)]|[-+=])")  # would start a list item or a setext heading
 
 
 def md(value: Any, limit: int = MAX_VALUE) -> str:
-    """Text as inert Markdown: one line, every Markdown and HTML character escaped, bounded length."""
+    """A value as inert Markdown (``adc.markdown.inert``): one line of bounded length."""
     if isinstance(value, (list, tuple, set)):
         value = ", ".join(str(v) for v in value if v not in (None, ""))
     if value is None or value == "":
@@ -38,8 +37,7 @@ def md(value: Any, limit: int = MAX_VALUE) -> str:
     text = " ".join(str(value).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    text = _MARKDOWN.sub(r"\\\1", text)
-    return _LEADING.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
+    return inert(text)
 
 
 def sha256(pack: str) -> str:
