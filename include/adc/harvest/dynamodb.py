@@ -1,5 +1,6 @@
 """DynamoDB: one scope per table. Key schema, TTL, item count and tags from the service; the other
-attribute names from one bounded Scan page (``sample_rows`` items), classified and then dropped."""
+attribute names from one bounded Scan page (``sample_rows`` items), classified and then dropped
+(attribute names that look like personal data are one map column, see :func:`adc.harvest.schema.record_columns`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from adc.aws import AwsClients
 from adc.config import Source
 from adc.harvest.classify import classify_columns
 from adc.harvest.context import ScopeContext, failure, retention, tag_dict
-from adc.harvest.schema import json_type
+from adc.harvest.schema import json_type, record_columns
 from adc.model import ObservedDataset, SchemaStatus
 from adc.naming import DatasetId
 
@@ -43,10 +44,10 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
                    for a in table.get("AttributeDefinitions", ())}
     key_schema = [{"name": k["AttributeName"], "key_type": k["KeyType"], "type": definitions.get(k["AttributeName"])}
                   for k in table.get("KeySchema", ())]
-    seen: dict[str, list[Any]] = {k["name"]: [] for k in key_schema}
-    for item in items:
-        for name, value in item.items():
-            seen.setdefault(name, []).append(value)
+    # the key attributes are the table's definition, so their names stay names whatever they look like
+    seen, keyed_problem = record_columns(items, declared=[k["name"] for k in key_schema])
+    if keyed_problem:
+        problems.append(keyed_problem)
     columns = [(name, json_type(values) if values else definitions.get(name, "string"))
                for name, values in seen.items()]
     if ttl is None:

@@ -8,7 +8,8 @@ ranged GET) and never more than it needs:
 - CSV/TSV: the first 64 KiB: the header row names the columns (unless it holds values), types come
   from at most ``sample_rows`` rows below it.
 - JSON and JSON lines: records from the first 64 KiB, field names and types merged across them
-  (nested objects keyed by data are maps, whose keys are not recorded).
+  (nested objects keyed by data are maps, whose keys are not recorded; top-level keys that look like
+  personal data are gathered into one such map, see :func:`record_columns`).
 - gzip: the first 64 KiB of compressed bytes, decompressed as far as they go.
 
 It returns the columns and, for text formats, the sample rows, which the caller classifies and then
@@ -339,12 +340,9 @@ def _json(text: str, fmt: str, truncated: bool, sample_rows: int) -> Inferred:
         records.append(value)
     if not records:
         raise Unreadable(problem or ("no complete JSON record in the first 64 KiB" if truncated else "no JSON records"))
-    names: dict[str, list[Any]] = {}
-    for record in records:
-        for key, value in record.items():
-            names.setdefault(key, []).append(value)
+    names, keyed_problem = record_columns(records)
     columns = [(name, json_type(values)) for name, values in names.items()]
-    return Inferred(columns, fmt, records, problem)
+    return Inferred(columns, fmt, records, "; ".join(filter(None, (problem, keyed_problem))) or None)
 
 
 # --------------------------------------------------------------------------- value types
@@ -412,6 +410,45 @@ def keyed_by_data(keys: Collection[str]) -> bool:
     :data:`MAP_KEYS` distinct keys in the sample.
     """
     return len(keys) > MAP_KEYS or any(not _MEMBER_NAME.fullmatch(k) or looks_personal(k) for k in keys)
+
+
+DATA_KEYS = "_keyed_by_data"  # the column of a record's top-level keys that look like personal data
+
+
+def record_columns(records: Iterable[dict[str, Any]], declared: Iterable[str] = ()
+                   ) -> tuple[dict[str, list[Any]], str | None]:
+    """The values of each column of top-level records (JSON records, DynamoDB items), by column name in
+    the order first seen, ``declared`` names first; and a problem, or None.
+
+    Each key is a column, except a key that looks like personal data (an email, NI number, postcode,
+    phone number or IP address; ``declared`` names excepted): no one names a column jane.doe@example.com.
+    Such keys are gathered, each record's into one object, in one column :data:`DATA_KEYS` (one more
+    leading ``_`` while a record has a key of that name), a ``map<string,...>`` by :func:`json_type`
+    whose keys are never recorded; the problem says how many keys there were, never which.
+    """
+    declared = list(declared)
+    names: dict[str, list[Any]] = {name: [] for name in declared}
+    gathered: list[dict[str, Any]] = []
+    data_keys: set[str] = set()
+    for record in records:
+        by_data = {}
+        for key, value in record.items():
+            if key in declared or not looks_personal(key):
+                names.setdefault(key, []).append(value)
+            else:
+                by_data[key] = value
+        if by_data:
+            gathered.append(by_data)
+            data_keys.update(by_data)
+    if not gathered:
+        return names, None
+    column = DATA_KEYS
+    while column in names:  # a record's own key of that name keeps it
+        column = "_" + column
+    names[column] = gathered
+    return names, (f"{len(data_keys)} top-level key(s) look like personal data (an email, postcode, NI number, "
+                   f"phone number or IP address) and are not column names: they are the keys of the map column "
+                   f"{column}")
 
 
 def _scalar_type(value: Any) -> str | None:

@@ -8,6 +8,7 @@ import pytest
 from harvest_support import ACCOUNT, REGION, aws, current, fields, harvest, scopes, sources
 
 from adc.model import Classification
+from tests.reliability.hostile_support import register_dump
 
 GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
 DYNAMODB = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}"
@@ -123,6 +124,27 @@ def test_dynamodb_maps_keyed_by_personal_data_are_recorded_as_maps_without_their
         "prefs": "struct<dark_mode:boolean>"}
     recorded = json.dumps([tallies, summary], default=str)
     assert not [value for value in ("Jane Doe", "jane.doe@example.com", "AB123456C") if value in recorded]
+
+
+@pytest.mark.reliability("security")
+def test_dynamodb_attributes_named_by_personal_data_name_no_column_after_them(moto, register):
+    dynamodb = aws(moto, "dynamodb")
+    dynamodb.create_table(TableName="visits", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    for item in ({"id": {"S": "v1"}, "day": {"S": "2024-05-01"}, "jane.doe@example.com": {"S": "Jane Doe"}},
+                 {"id": {"S": "v2"}, "SW1A 1AA": {"S": "John Roe"}, "192.0.2.1": {"S": "Joan Poe"}}):
+        dynamodb.put_item(TableName="visits", Item=item)
+    summary = harvest(register, sources({"services": ["dynamodb"]}))
+    visits = current(register)[(DYNAMODB, "table/visits")]
+    assert {f["name"]: f["type"] for f in visits["fields"]} == {
+        "id": "string", "day": "string", "_keyed_by_data": "map<string,string>"}
+    assert visits["problems"] == [
+        "3 top-level key(s) look like personal data (an email, postcode, NI number, phone number or IP address) "
+        "and are not column names: they are the keys of the map column _keyed_by_data"]
+    recorded = "\n".join([*register_dump(register), json.dumps(summary, default=str)])
+    personal = ("jane.doe@example.com", "SW1A 1AA", "192.0.2.1", "Jane Doe", "John Roe", "Joan Poe")
+    assert not [value for value in personal if value in recorded]
 
 
 def test_each_region_is_listed_on_its_own(moto, sqlite_register):

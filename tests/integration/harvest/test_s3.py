@@ -10,6 +10,7 @@ from harvest_support import REGION, aws, bucket, current, harvest, scopes, sourc
 from adc.demo.files import encode
 from adc.demo.estate import harvester_policy
 from adc.harvest import runner
+from tests.reliability.hostile_support import register_dump
 
 ROWS = [{"applicant_id": f"A{i}", "email": f"p{i}@example.org", "score": i} for i in range(25)]
 
@@ -96,6 +97,23 @@ def test_personal_data_in_a_headerless_csv_or_json_keys_is_never_a_column_or_mem
     assert [(f["name"], f["type"]) for f in counts["fields"]] == [("day", "string"), ("by_email", "map<string,bigint>")]
     recorded = json.dumps([people, counts, summary], default=str)
     assert not [value for value in PERSON if value in recorded]
+
+
+@pytest.mark.reliability("security")
+def test_json_lines_records_keyed_by_personal_data_name_no_column_after_a_key(moto, register):
+    bucket(moto, "minimal", {"visits/part-0.jsonl": (
+        b'{"id": 1, "jane.doe@example.com": {"visits": 3, "name": "Jane Doe"}}\n'
+        b'{"id": 2, "AB123456C": {"visits": 1, "name": "John Roe"}}\n')})
+    summary = harvest(register, sources({"services": ["s3"]}))
+    assert scopes(summary)[("s3", "minimal")]["status"] == "complete"
+    visits = current(register)[("s3://minimal", "visits")]
+    assert [(f["name"], f["type"]) for f in visits["fields"]] == [
+        ("id", "bigint"), ("_keyed_by_data", "map<string,struct<visits:bigint,name:string>>")]
+    assert visits["problems"] == [
+        "visits/part-0.jsonl: 2 top-level key(s) look like personal data (an email, postcode, NI number, phone "
+        "number or IP address) and are not column names: they are the keys of the map column _keyed_by_data"]
+    recorded = "\n".join([*register_dump(register), json.dumps(summary, default=str)])
+    assert not [v for v in ("jane.doe@example.com", "AB123456C", "Jane Doe", "John Roe") if v in recorded]
 
 
 def test_a_bucket_gone_between_plan_and_unit_is_a_failed_scope(moto, register):

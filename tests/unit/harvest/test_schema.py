@@ -240,6 +240,48 @@ def test_a_json_object_keyed_by_data_is_a_map_that_names_no_key(keys):
     assert not any(key in repr(found.columns) for key in keys if key != "a")
 
 
+KEYED_PROBLEM = ("{} top-level key(s) look like personal data (an email, postcode, NI number, phone number or IP "
+                 "address) and are not column names: they are the keys of the map column {}")
+
+
+@pytest.mark.reliability("security")
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+@pytest.mark.parametrize("key", [
+    "jane.doe@example.com", "AB123456C", "SW1A1AA", "SW1A 1AA", "07700900123", "+447700900123", "192.0.2.1",
+    "2001:db8::1",
+], ids=["email", "ni", "postcode", "postcode spaced", "phone", "phone +44", "ipv4", "ipv6"])
+def test_a_top_level_key_that_looks_like_personal_data_is_no_column_name(key, fmt):
+    records = [{key: "Jane Doe", "id": 1}, {"id": 2, "john.roe@example.com": "John Roe"}, {"id": 3}]
+    found, _ = read(encode(records, fmt), fmt)
+    assert found.columns == [("id", "bigint"), ("_keyed_by_data", "map<string,string>")]
+    assert found.problem == KEYED_PROBLEM.format(2, "_keyed_by_data")
+    assert [row["id"] for row in found.rows] == [1, 2, 3]  # every record is still sampled
+    recorded = repr((found.columns, found.format, found.problem))
+    assert not [value for value in (key, "Jane Doe", "john.roe@example.com", "John Roe") if value in recorded]
+
+
+def test_ordinary_top_level_keys_stay_column_names():
+    records = [{"id": 1, "first name": "Jane", "2024-05-01": 3, "email": "jane.doe@example.com", "ip": "192.0.2.1"}]
+    found, _ = read(encode(records, "jsonl"), "jsonl")
+    assert [c for c, _ in found.columns] == ["id", "first name", "2024-05-01", "email", "ip"]
+    assert found.problem is None
+
+
+def test_keys_by_data_beside_a_column_of_that_name_and_a_broken_record():
+    data = b'{"_keyed_by_data": "mine", "AB123456C": {"visits": 2}}\n{"CD123456A": {"visits": 1}}\n{oops\n'
+    found, _ = read(data, "jsonl")
+    assert found.columns == [("_keyed_by_data", "string"), ("__keyed_by_data", "map<string,struct<visits:bigint>>")]
+    assert found.problem == ("invalid JSON after 2 record(s) (Expecting property name enclosed in double quotes); "
+                             + KEYED_PROBLEM.format(2, "__keyed_by_data"))
+
+
+def test_declared_names_stay_column_names_whatever_they_look_like():
+    names, problem = schema.record_columns([{"jane.doe@example.com": "x", "AB123456C": 1}],
+                                           declared=["jane.doe@example.com", "sort"])
+    assert names == {"jane.doe@example.com": ["x"], "sort": [], "_keyed_by_data": [{"AB123456C": 1}]}
+    assert problem == KEYED_PROBLEM.format(1, "_keyed_by_data")
+
+
 def test_a_map_of_any_values_and_maps_inside_arrays_and_structs():
     assert schema.json_type([{"jane@example.com": {"n": 1}, "john@example.com": {"n": 2.5}}]) \
         == "map<string,struct<n:double>>"
