@@ -55,9 +55,14 @@ def pytest_addoption(parser) -> None:
     parser.addoption("--reliability-report", metavar="FILE", default=None,
                      help="write the results of the reliability cases (-m reliability) into FILE, "
                           "e.g. docs/reliability.md (see tests/reliability/report.py)")
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite the golden files instead of comparing with them (tests/support/golden.py)")
 
 
 def pytest_configure(config) -> None:
+    from tests.support import golden
+
+    golden.UPDATE = config.getoption("--update-golden")
     if config.getoption("--reliability-report"):
         from tests.reliability.report import ReliabilityReport
 

@@ -1,14 +1,13 @@
 """The whole DCR demo estate (../shared/domain/GOVERNANCE.md), harvested from the moto server.
 
 The golden file golden/dcr_estate.json holds every dataset as the harvest describes it; regenerate
-it with ADC_UPDATE_GOLDEN=1 after a deliberate change, and review the diff. The tests below spell
+it with `pytest --update-golden` after a deliberate change, and review the diff. The tests below spell
 out what GOVERNANCE.md promises, so a regenerated golden file cannot quietly lose it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from harvest_support import GOLDEN, REGION, current, estate_projection, fields, harvest, register_asset, scopes
@@ -16,6 +15,7 @@ from harvest_support import GOLDEN, REGION, current, estate_projection, fields, 
 from adc import naming
 from adc.demo import estate
 from adc.model import Classification
+from tests.support.golden import assert_golden
 
 P, S, C = Classification.PERSONAL, Classification.SPECIAL, Classification.CRIMINAL
 
@@ -25,11 +25,7 @@ def test_the_estate_harvests_completely_and_matches_the_golden_file(dcr, registe
     assert summary["status"] == "complete" and summary["errors"] == []
     assert {s: (c["scopes"], c["complete"], c["datasets"]) for s, c in summary["services"].items()} == {
         "s3": (11, 11, 15), "glue": (3, 3, 9), "dynamodb": (2, 2, 2), "rds": (1, 1, 1)}
-    found = estate_projection(register)
-    if os.environ.get("ADC_UPDATE_GOLDEN"):
-        GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(json.dumps(found, indent=1) + "\n")
-    assert found == json.loads(GOLDEN.read_text())
+    assert_golden(GOLDEN, json.dumps(estate_projection(register), indent=1) + "\n")
 
 
 @pytest.fixture(scope="module")

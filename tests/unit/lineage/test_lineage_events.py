@@ -8,21 +8,19 @@ and review the diff: it is the change consumers will see.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import lineage_cases as cases
 import pytest
 from openlineage.client.serde import Serde
+from openlineage_spec import validation
 
 from adc.lineage.events import dataset_event, run_events
 from adc.naming import DatasetId
-
-import lineage_cases as cases
-from openlineage_spec import validation
+from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).parent / "golden"
-REGENERATE = os.environ.get("ADC_REGENERATE_GOLDEN") == "1"
 
 
 def serialised(event) -> str:
@@ -32,12 +30,7 @@ def serialised(event) -> str:
 def golden(name: str, events: list) -> None:
     """The events, one JSON line each (what the file transport writes), equal the golden file."""
     text = "".join(serialised(e) + "\n" for e in events)
-    path = GOLDEN / f"{name}.jsonl"
-    if REGENERATE:
-        GOLDEN.mkdir(exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"no golden file {path.name}: run with ADC_REGENERATE_GOLDEN=1 once and review it"
-    assert text == path.read_text(), f"{path.name} differs: regenerate with ADC_REGENERATE_GOLDEN=1 if deliberate"
+    assert_golden(GOLDEN / f"{name}.jsonl", text)
     assert validation.invalid_events([json.loads(line) for line in text.splitlines()]) == []
 
 
