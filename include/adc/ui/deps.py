@@ -1,0 +1,74 @@
+"""What every router of the register UI shares: who is asking, the register's engines, the pages'
+templates and links inside the app.
+
+The routers (adc.ui.routes) and the app factory (adc.ui.app) import this module; it imports
+neither, so a new router needs only this and adc.ui.auth. The login itself is applied once, by
+``create_app``, to every route: by the time a route runs, ``request.state.person`` is a person
+allowed to read the register.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import PackageLoader
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import Engine
+
+from adc.register import KINDS, SEVERITIES, STATUSES
+from adc.register.findings import acknowledge
+from adc.register.forms import KIND_TITLES
+from adc.ui.auth import CSRF_FIELD, Person
+
+MAX_REASON = 2000  # characters of the reason a person gives for acknowledging a finding
+
+
+@lru_cache(maxsize=1)
+def environment() -> SandboxedEnvironment:
+    from adc.reports import sandboxed
+
+    env = sandboxed(PackageLoader("adc.ui", "templates"))
+    env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int) else ("" if n is None else n)
+    env.filters["day"] = lambda d: d.strftime("%Y-%m-%d") if d else ""
+    env.filters["yesno"] = lambda b: "yes" if b else "no"
+    env.globals.update(kind_titles=KIND_TITLES, severities=SEVERITIES, statuses=STATUSES, kinds=KINDS)
+    return env
+
+
+def person_of(request: Request) -> Person:
+    return request.state.person
+
+
+PersonDep = Annotated[Person, Depends(person_of)]
+
+
+def reader(request: Request) -> Engine:
+    """The register's read-only engine."""
+    return request.app.state.reader()
+
+
+def url(request: Request, path: str = "/", **params: Any) -> str:
+    """A link inside the app, wherever Airflow mounts it (the request's root path)."""
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return request.scope.get("root_path", "").rstrip("/") + path + (f"?{query}" if query else "")
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    person = getattr(request.state, "person", None)
+    csrf = request.app.state.csrf.token(person) if person and person.can_change else None
+    body = environment().get_template(template).render(
+        request_path=request.url.path, person=person, csrf=csrf, csrf_field=CSRF_FIELD,
+        url=lambda path="/", **params: url(request, path, **params), today=request.app.state.today(), **context)
+    return HTMLResponse(body, status_code=status_code)
+
+
+def acknowledge_finding(request: Request, person: Person, finding_id: int, reason: str) -> dict[str, Any]:
+    """The person accepts an open finding with a reason (history: actor the person, cause_kind "ui"),
+    from the page's form or the JSON API alike; the caller has checked ``require_change``."""
+    if not reason.strip():
+        raise HTTPException(400, "say why the finding is acknowledged: a reason is required")
+    return acknowledge(request.app.state.writer(), finding_id, reason=reason, by=person.user_id, cause_kind="ui")
