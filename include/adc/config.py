@@ -9,17 +9,18 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adc.errors import ConfigError
+from adc.model import Service
 
-SERVICES = ("s3", "glue", "dynamodb", "rds", "redshift")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout, when adc runs from one
 DEFAULT_SOURCES = PROJECT_ROOT / "include" / "config" / "sources.yaml"
 
@@ -105,9 +106,7 @@ class Source(_Strict):
         None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", description="Role assumed through STS."
     )
     external_id: str | None = Field(None, description="External id for the assumed role.")
-    services: list[Literal["s3", "glue", "dynamodb", "rds", "redshift"]] = Field(
-        default_factory=lambda: list(SERVICES), description="Services to harvest."
-    )
+    services: list[Service] = Field(default_factory=lambda: list(Service), description="Services to harvest.")
     include: list[Glob] = Field(default_factory=lambda: ["*"], description="Name globs for buckets, databases, tables.")
     exclude: list[Glob] = Field(default_factory=list, description="Name globs to skip; exclude wins over include.")
     schedule: str | None = Field("@daily", description="Cron or preset for this source's harvest; null for manual.")
@@ -135,7 +134,7 @@ class Source(_Strict):
 
     @field_validator("services")
     @classmethod
-    def _services(cls, value: list[str]) -> list[str]:
+    def _services(cls, value: list[Service]) -> list[Service]:
         if not value:
             raise ValueError("list at least one service")
         if len(set(value)) != len(value):
@@ -196,7 +195,7 @@ class SourcesFile(_Strict):
         raise ConfigError(f"no source named {name!r} (have: {', '.join(s.name for s in self.sources)})")
 
 
-def _field_path(loc: tuple) -> str:
+def _field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -210,7 +209,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key given twice in one mapping. PyYAML keeps the last one
     silently, which would drop a source's first ``exclude`` list (or its first name) without a word."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         first: dict[object, int] = {}
         for key_node, _ in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
@@ -224,7 +223,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_sources(path: str | os.PathLike | None = None) -> SourcesFile:
+def load_sources(path: str | os.PathLike[str] | None = None) -> SourcesFile:
     """Read and validate sources.yaml; raise ConfigError naming file, field and problem."""
     file = Path(path or os.environ.get("ADC_SOURCES") or DEFAULT_SOURCES)
     try:

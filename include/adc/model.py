@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adc.naming import DatasetId
+if TYPE_CHECKING:  # annotations only: adc.config imports this module for Service, and adc.naming loads OpenLineage
+    from adc.naming import DatasetId
 
 
 class Service(StrEnum):
+    """The services ADC harvests, the one list of them: sources.yaml's ``services`` and the CLI's choices
+    come from it, and each has its harvester, the module ``adc.harvest.<value>`` (see adc.harvest.base)."""
+
     S3 = "s3"
     GLUE = "glue"
     DYNAMODB = "dynamodb"

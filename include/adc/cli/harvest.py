@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from adc.cli import add_parser, print_json
+from adc.model import Service
 
 # What `adc datasets --json` prints of each dataset, in this order (see docs/harvest.md).
 DATASET_KEYS = (
@@ -102,5 +103,5 @@ def add_commands(subparsers) -> None:
     datasets = add_parser(subparsers, "datasets", _datasets,
                           "list the datasets the latest harvests observed (the current estate)")
     datasets.add_argument("--json", action="store_true", help="print them as JSON, with fields and classifications")
-    datasets.add_argument("--service", choices=("s3", "glue", "dynamodb", "rds", "redshift"), help="only this service")
+    datasets.add_argument("--service", choices=[str(s) for s in Service], help="only this service")
     datasets.add_argument("--source", metavar="NAME", help="only datasets of this source")

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, TypedDict
 
 import boto3
+from boto3.dynamodb.types import TypeSerializer
 
 from adc.demo.files import encode
 from adc.demo.people import CONDITIONS, ETHNICITY, ORIENTATION, RELIGION, Faker
@@ -124,7 +125,8 @@ def casework_note_rows(f: Faker, day: date) -> list[dict[str, Any]]:
 
 
 def equality_rows(f: Faker, day: date) -> list[dict[str, Any]]:
-    return [{"respondent_pseudo_id": f"R{f.int(10**6, 10**7)}", "age_band": f.choice(["18-24", "25-34", "35-49", "50+"]),
+    return [{"respondent_pseudo_id": f"R{f.int(10**6, 10**7)}",
+             "age_band": f.choice(["18-24", "25-34", "35-49", "50+"]),
              "ethnicity": f.choice(ETHNICITY), "religion": f.choice(RELIGION),
              "disability": f.choice(["Yes", "No", "Prefer not to say"]), "sexual_orientation": f.choice(ORIENTATION)}
             for _ in range(ROWS_PER_FILE)]
@@ -314,7 +316,23 @@ def _glue_table_input(t: GlueTable) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- DynamoDB and RDS
 
-DYNAMO_TABLES = [
+
+class DynamoTable(TypedDict):
+    name: str
+    keys: list[tuple[str, str, str]]  # attribute, key type, attribute type
+    tags: dict[str, str]
+    ttl: str | None
+    item: Callable[[Faker, int], dict[str, Any]]
+
+
+class RdsInstance(TypedDict):
+    id: str
+    db_name: str
+    tags: dict[str, str]
+
+
+_SERIALIZER = TypeSerializer()  # an item's values as DynamoDB attribute values
+DYNAMO_TABLES: list[DynamoTable] = [
     {
         "name": "dcr-prod-case-status",
         "keys": [("case_id", "HASH", "S"), ("event_ts", "RANGE", "S")],
@@ -337,7 +355,7 @@ DYNAMO_TABLES = [
     },
 ]
 
-RDS_INSTANCE = {
+RDS_INSTANCE: RdsInstance = {
     "id": "dcr-prod-casework-db",
     "db_name": "casework",
     "tags": _tags("IA-0012", "alice", "OFFICIAL-SENSITIVE", True, "RS-01", "PA-001"),
@@ -419,16 +437,8 @@ def seed_dynamodb(dynamodb, faker: Faker) -> int:
                 "Enabled": True, "AttributeName": spec["ttl"]})
         for i in range(ROWS_PER_FILE):
             item = spec["item"](faker, i)
-            dynamodb.put_item(TableName=spec["name"], Item={k: _dynamo_value(v) for k, v in item.items()})
+            dynamodb.put_item(TableName=spec["name"], Item={k: _SERIALIZER.serialize(v) for k, v in item.items()})
     return len(DYNAMO_TABLES)
-
-
-def _dynamo_value(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, (int, float)):
-        return {"N": str(value)}
-    return {"S": str(value)}
 
 
 def seed_rds(rds) -> int:
@@ -494,14 +504,13 @@ def seed(endpoint_url: str, *, enforce_iam: bool = False, seed_value: int = 2024
 
 def enforce_iam_now(endpoint_url: str) -> None:
     """Switch the moto server to checking every later request against IAM."""
-    import urllib.request
+    import httpx
 
-    request = urllib.request.Request(
-        f"{endpoint_url}/moto-api/reset-auth", data=b"0", method="POST",
+    httpx.post(
+        f"{endpoint_url}/moto-api/reset-auth", content=b"0",
         headers={"Content-Type": "text/plain"},  # moto reads the raw body; a form body arrives empty
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - 127.0.0.1 only
-        response.read()
+        timeout=10,
+    ).raise_for_status()
 
 
 def seed_casework_database(url: str) -> None:

@@ -3,8 +3,9 @@
 Modules, top-down:
 
 - ``runner``: plan a harvest (source x region x service x scope), run its units, finish the run.
-- ``s3``, ``glue``, ``dynamodb``, ``rds``, ``redshift``: one module per service; each yields
-  ``ObservedDataset`` records for one scope (a bucket, a Glue database, a table, an instance).
+- ``s3``, ``glue``, ``dynamodb``, ``rds``, ``redshift``: one module per service, each a ``base.Harvester``
+  (how its scopes are listed, what a scope covers, the ``ObservedDataset`` records of one scope: a
+  bucket, a Glue database, a table, an instance); ``registry.HARVESTERS`` holds them, by service.
 - ``layout``: S3 keys grouped into datasets (Hive partitions, date paths, table-per-prefix, files).
 - ``schema``: schemas from file headers and footers (Parquet, CSV/TSV, JSON, JSON lines, Avro, gzip).
 - ``classify``: personal, special-category and criminal-offence columns, with the reason.

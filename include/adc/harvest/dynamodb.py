@@ -5,31 +5,44 @@ attribute names from one bounded Scan page (``sample_rows`` items), classified a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from adc import naming
 from adc.aws import AwsClients
 from adc.config import Source
+from adc.harvest.base import Listing, Located, locate_arn
 from adc.harvest.classify import classify_columns
 from adc.harvest.context import ScopeContext, failure, retention, tag_dict
 from adc.harvest.schema import json_type, record_columns
-from adc.model import ObservedDataset, SchemaStatus
+from adc.model import ObservedDataset, SchemaStatus, Service
 from adc.naming import DatasetId
 
+name = Service.DYNAMODB
+regional = True
+scopes_per_unit = 20
 _KEY_TYPES = {"S": "string", "N": "number", "B": "binary"}
+_DESERIALIZER = TypeDeserializer()
 
 
 def covers(region: str, account: str, table: str) -> DatasetId:
     return naming.dynamodb(region, account, table)
 
 
-def list_tables(clients: AwsClients, source: Source, region: str) -> list[str]:
+def locate(location: DatasetId) -> Located | None:
+    return locate_arn(location, name, r"^table/([^/]+)")
+
+
+def wants(source: Source, table: str) -> bool:
+    return source.wants(table)
+
+
+def list_scopes(clients: AwsClients, source: Source, region: str) -> Listing:
     dynamodb = clients.client("dynamodb")
     names = [n for page in dynamodb.get_paginator("list_tables").paginate() for n in page.get("TableNames", ())]
-    return [n for n in names if source.wants(n)]
+    return Listing(wanted={region: [n for n in names if wants(source, n)]}, found=set(names))
 
 
 def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
@@ -88,43 +101,19 @@ def _ttl(dynamodb: Any, table: str, problems: list[str]) -> dict[str, Any] | Non
 
 def _tags(dynamodb: Any, arn: str, problems: list[str]) -> dict[str, str]:
     tags: dict[str, str] = {}
-    kwargs: dict[str, str] = {"ResourceArn": arn}
     try:
-        while True:
-            page = dynamodb.list_tags_of_resource(**kwargs)
+        for page in dynamodb.get_paginator("list_tags_of_resource").paginate(ResourceArn=arn):
             tags.update(tag_dict(page.get("Tags")))
-            if not page.get("NextToken"):
-                return tags
-            kwargs["NextToken"] = page["NextToken"]
     except ClientError as exc:
         problems.append(f"tags unreadable: {failure(exc)}")
-        return tags
+    return tags
 
 
 def _sample(dynamodb: Any, table: str, limit: int, problems: list[str]) -> list[dict[str, Any]]:
-    """One Scan page of at most ``limit`` items, as plain values (kept in memory by the caller only)."""
+    """One Scan page of at most ``limit`` items, as Python values (kept in memory by the caller only)."""
     try:
         items = dynamodb.scan(TableName=table, Limit=limit).get("Items", [])
     except ClientError as exc:
         problems.append(f"attribute sample skipped: {failure(exc)}")
         return []
-    return [{name: plain(value) for name, value in item.items()} for item in items]
-
-
-def plain(value: dict[str, Any]) -> Any:
-    """A DynamoDB attribute value ({"S": "x"}) as a Python value."""
-    (kind, inner), = value.items()
-    if kind == "N":
-        number = Decimal(inner)
-        return int(number) if number == number.to_integral_value() else float(number)
-    if kind in ("S", "B", "BOOL"):
-        return inner
-    if kind == "NULL":
-        return None
-    if kind == "M":
-        return {k: plain(v) for k, v in inner.items()}
-    if kind == "L":
-        return [plain(v) for v in inner]
-    if kind == "NS":
-        return [plain({"N": v}) for v in inner]
-    return list(inner)  # SS, BS
+    return [{key: _DESERIALIZER.deserialize(value) for key, value in item.items()} for item in items]

@@ -23,10 +23,15 @@ from botocore.exceptions import ClientError
 from adc import naming
 from adc.aws import AwsClients
 from adc.config import Source
+from adc.harvest.base import Listing, Located, locate_arn
 from adc.harvest.classify import classify_columns
 from adc.harvest.context import ScopeContext, failure, retention
-from adc.model import ObservedDataset, SchemaStatus, ScopeStatus
+from adc.model import ObservedDataset, SchemaStatus, ScopeStatus, Service
 from adc.naming import DatasetId
+
+name = Service.GLUE
+regional = True
+scopes_per_unit = 1
 
 # Table parameters worth keeping: descriptive and stable (counts and commit pointers change on every
 # write and would make a new version of the dataset each harvest; free text may hold anything).
@@ -42,7 +47,11 @@ def covers(region: str, account: str, database: str) -> DatasetId:
     return naming.glue_database(region, account, database)
 
 
-def database_wanted(source: Source, database: str) -> bool:
+def locate(location: DatasetId) -> Located | None:
+    return locate_arn(location, name, r"^table/([^/]+)")
+
+
+def wants(source: Source, database: str) -> bool:
     """Its name is included, or an include glob picks tables in it (``database.table_glob``)."""
     return source.wants(database) or any(
         "." in glob and fnmatch.fnmatchcase(database, glob.split(".", 1)[0]) for glob in source.include
@@ -56,10 +65,10 @@ def table_wanted(source: Source, database: str, table: str) -> bool:
     return source.wants(database) or source.wants(qualified)
 
 
-def list_databases(clients: AwsClients, source: Source, region: str) -> list[str]:
+def list_scopes(clients: AwsClients, source: Source, region: str) -> Listing:
     glue = clients.client("glue")
     names = [d["Name"] for page in glue.get_paginator("get_databases").paginate() for d in page.get("DatabaseList", ())]
-    return [n for n in names if database_wanted(source, n)]
+    return Listing(wanted={region: [n for n in names if wants(source, n)]}, found=set(names))
 
 
 def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:

@@ -119,7 +119,7 @@ def place(key: str) -> Placement | None:
     marker = filename.startswith(("_", "."))
     if not directories:
         return None if marker else Placement(key, FILE, ())
-    table, layout, keys = directories, PREFIX, []
+    table, layout, keys = directories, PREFIX, list[str]()
     for start in range(len(directories)):
         found = _partitions(directories, start)
         if found:

@@ -13,10 +13,14 @@ from adc import naming
 from adc.aws import AwsClients
 from adc.config import Source
 from adc.harvest import sql
+from adc.harvest.base import Listing, Located, locate_arn
 from adc.harvest.context import ScopeContext, failure, retention, tag_dict
-from adc.model import ObservedDataset
+from adc.model import ObservedDataset, Service
 from adc.naming import DatasetId
 
+name = Service.RDS
+regional = True
+scopes_per_unit = 10
 PAGE_SIZE = 100  # DescribeDBInstances MaxRecords (20 to 100)
 
 
@@ -24,11 +28,19 @@ def covers(region: str, account: str, instance: str) -> DatasetId:
     return naming.rds_instance(region, account, instance)
 
 
-def list_instances(clients: AwsClients, source: Source, region: str) -> list[str]:
+def locate(location: DatasetId) -> Located | None:
+    return locate_arn(location, name, r"^db:(.+)$")
+
+
+def wants(source: Source, instance: str) -> bool:
+    return source.wants(instance)
+
+
+def list_scopes(clients: AwsClients, source: Source, region: str) -> Listing:
     pages = clients.client("rds").get_paginator("describe_db_instances").paginate(
         PaginationConfig={"PageSize": PAGE_SIZE})
     names = [i["DBInstanceIdentifier"] for page in pages for i in page.get("DBInstances", ())]
-    return [n for n in names if source.wants(n)]
+    return Listing(wanted={region: [n for n in names if wants(source, n)]}, found=set(names))
 
 
 def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
@@ -40,7 +52,7 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
     host, port = endpoint.get("Address"), endpoint.get("Port") or 5432
     engine = instance.get("Engine") or ""
     backups = instance.get("BackupRetentionPeriod")
-    shared = {
+    shared: dict[str, Any] = {
         "tags": tags,
         "properties": {"engine": engine, "endpoint": host, "port": port,
                        "encrypted": bool(instance.get("StorageEncrypted"))},

@@ -5,24 +5,38 @@ access configured for it in sources.yaml, so are its tables, named by OpenLineag
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from adc import naming
 from adc.aws import AwsClients
 from adc.config import Source
 from adc.harvest import sql
+from adc.harvest.base import Listing, Located, locate_arn
 from adc.harvest.context import ScopeContext, retention, tag_dict
-from adc.model import ObservedDataset
+from adc.model import ObservedDataset, Service
 from adc.naming import DatasetId
+
+name = Service.REDSHIFT
+regional = True
+scopes_per_unit = 10
 
 
 def covers(region: str, account: str, cluster: str) -> DatasetId:
     return naming.redshift_cluster(region, account, cluster)
 
 
-def list_clusters(clients: AwsClients, source: Source, region: str) -> list[str]:
+def locate(location: DatasetId) -> Located | None:
+    return locate_arn(location, name, r"^cluster:(.+)$")
+
+
+def wants(source: Source, cluster: str) -> bool:
+    return source.wants(cluster)
+
+
+def list_scopes(clients: AwsClients, source: Source, region: str) -> Listing:
     pages = clients.client("redshift").get_paginator("describe_clusters").paginate()
     names = [c["ClusterIdentifier"] for page in pages for c in page.get("Clusters", ())]
-    return [n for n in names if source.wants(n)]
+    return Listing(wanted={region: [n for n in names if wants(source, n)]}, found=set(names))
 
 
 def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
@@ -31,7 +45,7 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
     tags = tag_dict(cluster.get("Tags"))
     endpoint = cluster.get("Endpoint") or {}
     host, port = endpoint.get("Address"), endpoint.get("Port") or 5439
-    shared = {
+    shared: dict[str, Any] = {
         "tags": tags,
         "properties": {"engine": "redshift", "endpoint": host, "port": port,
                        "encrypted": bool(cluster.get("Encrypted"))},

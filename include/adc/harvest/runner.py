@@ -1,10 +1,11 @@
 """A harvest run: plan it, run its units, finish it.
 
-1. ``plan``: for each source due, list its account's scopes per region and service (buckets, Glue
-   databases, DynamoDB tables, RDS instances, Redshift clusters) and cut them into units: one
-   bucket or database per unit, DynamoDB tables and database instances in small batches. The plan
-   also records coverage before absence: a scope the register names (asset_location) that a
-   complete listing did not contain is recorded as a complete, empty scope.
+1. ``plan``: for each source due, list its account's scopes per region and service through the
+   service's harvester (buckets, Glue databases, DynamoDB tables, RDS instances, Redshift clusters;
+   see ``adc.harvest.base``) and cut them into units: one bucket or database per unit, DynamoDB
+   tables and database instances in small batches. The plan also records coverage before absence: a
+   scope the register names (asset_location) that a complete listing did not contain is recorded as
+   a complete, empty scope.
 2. ``run_unit``: harvest each scope of a unit and stage what it saw with ``store.record_unit``
    (a retried unit replaces its own staging). A scope whose listing fails is recorded as failed,
    with why; the rest of the unit and the run go on.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import re
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -32,13 +32,13 @@ from typing import IO, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine, select
 
-from adc import naming
 from adc.aws import AwsClients, error_kind
 from adc.config import Source, SourcesFile
 from adc.errors import AdcError
-from adc.harvest import dynamodb, glue, rds, redshift, s3
+from adc.harvest.base import Harvester
 from adc.harvest.context import ScopeContext, failure, log_failure
-from adc.model import ObservedDataset, ScopeOutcome, ScopeStatus, Service
+from adc.harvest.registry import HARVESTERS
+from adc.model import ObservedDataset, ScopeOutcome, ScopeStatus
 from adc.naming import DatasetId
 from adc.register import store
 from adc.register.tables import asset, asset_location, harvest_run, harvest_scope
@@ -46,10 +46,6 @@ from adc.register.tables import asset, asset_location, harvest_run, harvest_scop
 log = logging.getLogger(__name__)
 
 AWS_ERRORS = (ClientError, BotoCoreError)
-SERVICES = {"s3": s3, "glue": glue, "dynamodb": dynamodb, "rds": rds, "redshift": redshift}
-LISTINGS = {"glue": glue.list_databases, "dynamodb": dynamodb.list_tables, "rds": rds.list_instances,
-            "redshift": redshift.list_clusters}
-SCOPES_PER_UNIT = {"s3": 1, "glue": 1, "dynamodb": 20, "rds": 10, "redshift": 10}
 ABSENT = "Absent"  # error_kind of a complete, empty scope recorded for a registered location
 
 
@@ -94,6 +90,18 @@ class Plan:
     errors: list[dict[str, Any]] = field(default_factory=list)  # listings that failed
 
 
+@dataclass
+class Listed:
+    """A complete listing of one service by one source, in one region (every region when the service
+    is not regional), and every scope it found."""
+
+    source: Source
+    harvester: Harvester
+    region: str
+    account: str
+    found: set[str]
+
+
 class Clients:
     """AWS clients per (source, region), made once and shared by the threads of one process."""
 
@@ -119,19 +127,20 @@ def make_plan(config: SourcesFile, sources: list[str], registered: set[DatasetId
     """List every scope of the sources and cut the harvest into units (see the module's docstring)."""
     plan = Plan()
     planned: dict[DatasetId, str] = {}  # each scope is harvested once, by the first source listing it
-    bucket_listings: dict[str, set[str] | None] = {}  # source -> every bucket of its account (None: failed)
+    listed: list[Listed] = []
 
-    def add_units(source: Source, region: str, service: str, account: str, names: list[str]) -> None:
+    def add_units(source: Source, region: str, harvester: Harvester, account: str, names: list[str]) -> None:
+        service = str(harvester.name)
         fresh = []
         for name in names:
-            covered = SERVICES[service].covers(region, account, name)
+            covered = harvester.covers(region, account, name)
             if covered in planned:
                 plan.errors.append({"source": source.name, "service": service, "region": region, "scope": name,
                                     "error_kind": "Duplicate", "error": f"already harvested by {planned[covered]}"})
                 continue
             planned[covered] = source.name
             fresh.append(name)
-        size = SCOPES_PER_UNIT[service]
+        size = harvester.scopes_per_unit
         plan.units.extend(Unit(source.name, region, service, account, fresh[i:i + size])
                           for i in range(0, len(fresh), size))
 
@@ -141,80 +150,58 @@ def make_plan(config: SourcesFile, sources: list[str], registered: set[DatasetId
             account = clients.get(source, first_region).account
         except AWS_ERRORS as exc:
             plan.errors.append(_error(source.name, "*", first_region, exc))
-            bucket_listings[source.name] = None
             continue
-        for service in source.services:
-            if service == "s3":
+        for harvester in (HARVESTERS[service] for service in source.services):
+            for region in source.all_regions if harvester.regional else [first_region]:
                 try:
-                    bucket_listings[source.name], by_region = s3.list_buckets(clients.get(source, first_region), source)
+                    listing = harvester.list_scopes(clients.get(source, region), source, region)
                 except AWS_ERRORS as exc:
-                    plan.errors.append(_error(source.name, service, first_region, exc))
-                    bucket_listings[source.name] = None
+                    plan.errors.append(_error(source.name, str(harvester.name), region, exc))
                     continue
-                for region, buckets in by_region.items():
-                    add_units(source, region, service, account, buckets)
-                continue
-            for region in source.all_regions:
-                try:
-                    listed = LISTINGS[service](clients.get(source, region), source, region)
-                except AWS_ERRORS as exc:
-                    plan.errors.append(_error(source.name, service, region, exc))
-                    continue
-                add_units(source, region, service, account, listed)
-                plan.absent.extend(_absent_in_account(source, service, region, account, set(listed), registered))
-    plan.absent.extend(_absent_buckets(config, bucket_listings, registered))
-    plan.absent = list({a.covers: a for a in plan.absent if a.covers not in planned}.values())
+                for scope_region, names in listing.wanted.items():
+                    add_units(source, scope_region, harvester, account, names)
+                listed.append(Listed(source, harvester, region, account, listing.found))
+    absent = _absent(config, listed, registered)
+    plan.absent = list({a.covers: a for a in absent if a.covers not in planned}.values())
     return plan
 
 
-_ACCOUNT_NAMESPACE = re.compile(r"^arn:aws[a-z-]*:(glue|dynamodb|rds|redshift):([a-z0-9-]+):(\d{12})$")
-_SCOPE_NAME = {"glue": re.compile(r"^table/([^/]+)"), "dynamodb": re.compile(r"^table/([^/]+)"),
-               "rds": re.compile(r"^db:(.+)$"), "redshift": re.compile(r"^cluster:(.+)$")}
+def _absent(config: SourcesFile, listed: list[Listed], registered: set[DatasetId]) -> list[ScopeOutcome]:
+    """Registered scopes the run's complete listings prove absent.
 
-
-def _wanted(source: Source, service: str, name: str) -> bool:
-    return glue.database_wanted(source, name) if service == "glue" else source.wants(name)
-
-
-def _absent_in_account(source: Source, service: str, region: str, account: str, listed: set[str],
-                       registered: set[DatasetId]) -> list[ScopeOutcome]:
-    """Registered scopes of this account, region and service that its complete listing lacks."""
+    A scope named within an account and region (an ARN) is absent when a complete listing of that
+    account and region, by a source that would harvest the scope, lacks it. A scope with a global name
+    (a bucket) may be in any account: every configured source that would harvest it must have listed
+    its account completely in this run, and none found it.
+    """
     absent = []
-    for location in registered:
-        match = _ACCOUNT_NAMESPACE.match(location.namespace)
-        if not match or match.groups() != (service, region, account):
+    for done in listed:
+        harvester = done.harvester
+        if not harvester.regional:
             continue
-        scope = _SCOPE_NAME[service].match(location.name)
-        if not scope or scope.group(1) in listed or not _wanted(source, service, scope.group(1)):
+        for where in filter(None, map(harvester.locate, registered)):
+            if ((where.region, where.account) == (done.region, done.account) and where.scope not in done.found
+                    and harvester.wants(done.source, where.scope)):
+                why = f"not in the complete {harvester.name} listing of {done.source.name} ({done.region})"
+                absent.append(_absent_scope(done, where.scope, why))
+    for harvester in HARVESTERS.values():
+        if harvester.regional:
             continue
-        name = scope.group(1)
-        absent.append(ScopeOutcome(
-            source.name, Service(service), region, name, SERVICES[service].covers(region, account, name),
-            ScopeStatus.COMPLETE, error_kind=ABSENT,
-            error=f"registered, but not in the complete {service} listing of {source.name} ({region})",
-        ))
+        by_source = {done.source.name: done for done in listed if done.harvester is harvester}
+        for scope in sorted({where.scope for where in filter(None, map(harvester.locate, registered))}):
+            wanting = [s for s in config.sources if harvester.name in s.services and harvester.wants(s, scope)]
+            if not wanting or any(s.name not in by_source for s in wanting):
+                continue  # a source that would know was not in this run, or its listing failed
+            if not any(scope in by_source[s.name].found for s in wanting):
+                why = f"in no {harvester.name} listing of {', '.join(s.name for s in wanting)} (each listed completely)"
+                absent.append(_absent_scope(by_source[wanting[0].name], scope, why))
     return absent
 
 
-def _absent_buckets(config: SourcesFile, listings: dict[str, set[str] | None],
-                    registered: set[DatasetId]) -> list[ScopeOutcome]:
-    """Registered buckets no account lists. Bucket names are global, so every configured source that
-    would harvest the bucket must have listed its account completely in this run, and none found it."""
-    absent = []
-    buckets = {loc.namespace.removeprefix("s3://") for loc in registered if loc.namespace.startswith("s3://")}
-    for bucket in sorted(buckets):
-        wanting = [s for s in config.sources if "s3" in s.services and s.wants(bucket)]
-        if not wanting or any(listings.get(s.name) is None for s in wanting):
-            continue  # a source that would know was not in this run, or its listing failed
-        if any(bucket in listings[s.name] for s in wanting):  # type: ignore[operator]
-            continue
-        names = ", ".join(s.name for s in wanting)
-        absent.append(ScopeOutcome(
-            wanting[0].name, Service.S3, wanting[0].all_regions[0], bucket, naming.s3(bucket),
-            ScopeStatus.COMPLETE, error_kind=ABSENT,
-            error=f"registered, but in no bucket listing of {names} (each listed completely)",
-        ))
-    return absent
+def _absent_scope(done: Listed, scope: str, why: str) -> ScopeOutcome:
+    return ScopeOutcome(done.source.name, done.harvester.name, done.region, scope,
+                        done.harvester.covers(done.region, done.account, scope), ScopeStatus.COMPLETE,
+                        error_kind=ABSENT, error=f"registered, but {why}")
 
 
 def registered_locations(engine: Engine) -> set[DatasetId]:
@@ -244,9 +231,9 @@ def run_unit(unit: Unit, *, config: SourcesFile, engine: Engine, run_id: str,
         log.warning("harvest run %s is already complete: unit %s not run again", run_id, unit.label)
         return []
     source = config.source(unit.source)
-    module = SERVICES[unit.service]
-    outcomes = [ScopeOutcome(source.name, Service(unit.service), unit.region, name,
-                             module.covers(unit.region, unit.account, name), ScopeStatus.COMPLETE)
+    harvester = HARVESTERS[unit.service]
+    outcomes = [ScopeOutcome(source.name, harvester.name, unit.region, name,
+                             harvester.covers(unit.region, unit.account, name), ScopeStatus.COMPLETE)
                 for name in unit.scopes]
     try:
         aws = (clients or Clients()).get(source, unit.region)
@@ -267,7 +254,7 @@ def run_scope(scope: ScopeContext, engine: Engine, run_id: str) -> ScopeOutcome:
     outcome = scope.outcome
     with tempfile.TemporaryFile(prefix="adc-harvest-") as spool:
         try:
-            for dataset in SERVICES[str(outcome.service)].harvest(scope):
+            for dataset in HARVESTERS[outcome.service].harvest(scope):
                 pickle.dump(dataset, spool, pickle.HIGHEST_PROTOCOL)
         except AWS_ERRORS as exc:
             _failed(outcome, exc)
@@ -290,7 +277,7 @@ def _failed(outcome: ScopeOutcome, exc: BaseException) -> None:
 def _unspool(spool: IO[bytes]) -> Iterator[ObservedDataset]:
     while True:
         try:
-            yield pickle.load(spool)
+            yield pickle.load(spool)  # noqa: S301 - this unit's own spool, written above, never outside input
         except EOFError:
             return
 
@@ -388,8 +375,8 @@ def harvest(engine: Engine, config: SourcesFile, *, sources: list[str] | None = 
     clients = Clients()
     plan = start(engine, config, run_id, names, triggered_by=triggered_by, clients=clients)
     try:
-        # the biggest units first, so the long S3 listings overlap the quick ones
-        units = sorted(plan.units, key=lambda u: u.service != "s3")
+        # units of one big scope (a bucket, a Glue database) first, so their long listings overlap the quick ones
+        units = sorted(plan.units, key=lambda u: HARVESTERS[u.service].scopes_per_unit > 1)
         with ThreadPoolExecutor(workers, thread_name_prefix="adc-unit") as pool:
             for _ in pool.map(lambda u: run_unit(u, config=config, engine=engine, run_id=run_id, clients=clients,
                                                  units_at_once=workers), units):

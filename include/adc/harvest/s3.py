@@ -22,13 +22,17 @@ from adc import naming
 from adc.aws import AwsClients, error_kind
 from adc.config import Source
 from adc.harvest import layout, schema
+from adc.harvest.base import Listing, Located
 from adc.harvest.classify import classify_columns
 from adc.harvest.context import ScopeContext, failure, log_failure, retention, tag_dict
-from adc.model import ObservedDataset, SchemaStatus
+from adc.model import ObservedDataset, SchemaStatus, Service
 from adc.naming import DatasetId
 
 log = logging.getLogger(__name__)
 
+name = Service.S3
+regional = False  # ListBuckets lists every region, and bucket names are global
+scopes_per_unit = 1
 PAGE_SIZE = 1000
 MAX_WAITING = 64  # described datasets waiting for their schema before the listing pauses
 
@@ -37,14 +41,22 @@ def covers(region: str, account: str, bucket: str) -> DatasetId:
     return naming.s3(bucket)
 
 
+def locate(location: DatasetId) -> Located | None:
+    return Located(location.namespace.removeprefix("s3://")) if location.namespace.startswith("s3://") else None
+
+
+def wants(source: Source, bucket: str) -> bool:
+    return source.wants(bucket)
+
+
 # --------------------------------------------------------------------------- the account's buckets
 
 
-def list_buckets(clients: AwsClients, source: Source) -> tuple[set[str], dict[str, list[str]]]:
+def list_scopes(clients: AwsClients, source: Source, region: str) -> Listing:
     """Every bucket of the account, and the wanted ones by region (one region per bucket).
 
-    ListBuckets is global: it is called once per source. A bucket whose region cannot be read (its
-    policy denies GetBucketLocation) goes to the source's first region, where its unit reports why.
+    ListBuckets is global: it is called once per source, in its first region. A bucket whose region
+    cannot be read (its policy denies GetBucketLocation) goes to that region, where its unit reports why.
     """
     s3 = clients.client("s3")
     buckets: list[dict[str, Any]] = []
@@ -60,16 +72,16 @@ def list_buckets(clients: AwsClients, source: Source) -> tuple[set[str], dict[st
         try:
             constraint = s3.get_bucket_location(Bucket=bucket["Name"]).get("LocationConstraint")
         except ClientError:
-            return regions[0]
+            return region
         return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
 
     with ThreadPoolExecutor(8) as pool:
         located = list(pool.map(region_of, wanted))
     by_region: dict[str, list[str]] = {r: [] for r in regions}
-    for bucket, region in zip(wanted, located):
-        if region in by_region:
-            by_region[region].append(bucket["Name"])
-    return names, by_region
+    for bucket, where in zip(wanted, located, strict=True):
+        if where in by_region:
+            by_region[where].append(bucket["Name"])
+    return Listing(wanted=by_region, found=names)
 
 
 # --------------------------------------------------------------------------- one bucket

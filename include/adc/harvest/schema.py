@@ -28,6 +28,7 @@ import struct
 import zlib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -378,6 +379,7 @@ _ITEMS = 50  # values of one array or map read for their type
 
 def json_type(values: Iterable[Any]) -> str:
     """One type for the JSON values found in one place: a column, a struct member, the items of arrays.
+    DynamoDB's values as boto3 deserialises them read the same (a number is a Decimal, a set an array).
 
     Objects in that place are merged: one struct of all their members, or one map (see :func:`keyed_by_data`).
     """
@@ -385,7 +387,7 @@ def json_type(values: Iterable[Any]) -> str:
     for value in values:
         if isinstance(value, dict):
             objects.append(value)
-        elif isinstance(value, list):
+        elif isinstance(value, list | set):
             arrays.append(value)
         else:
             types.append(_scalar_type(value))
@@ -396,7 +398,7 @@ def json_type(values: Iterable[Any]) -> str:
         else:
             types.append("struct<" + ",".join(f"{k}:{json_type(o[k] for o in objects if k in o)}" for k in keys) + ">")
     if arrays:
-        types.append(f"array<{json_type(item for array in arrays for item in array[:_ITEMS])}>")
+        types.append(f"array<{json_type(item for array in arrays for item in islice(array, _ITEMS))}>")
     return merge_types(types)
 
 
@@ -460,6 +462,8 @@ def _scalar_type(value: Any) -> str | None:
         return "bigint"
     if isinstance(value, float):
         return "double"
+    if isinstance(value, Decimal):
+        return "bigint" if value == value.to_integral_value() else "double"
     return "string"
 
 

@@ -24,14 +24,13 @@ TableId = Callable[[str, str, str], DatasetId]  # (database, schema, table) -> i
 
 def access_url(access: DatabaseAccess) -> str | None:
     """The SQLAlchemy URL to connect with (credentials from the Airflow connection); None if it is missing."""
-    if access.url:
-        url = access.url
-    else:
+    url = access.url
+    if not url and access.conn_id:  # the model holds exactly one of the two
         from adc.airflow_bridge import connection_uri
 
-        url = connection_uri(access.conn_id)  # type: ignore[arg-type]
-        if url is None:
-            return None
+        url = connection_uri(access.conn_id)
+    if url is None:
+        return None
     for prefix in ("redshift://", "redshift+psycopg2://", "postgres://", "postgresql://"):
         if url.startswith(prefix):  # Redshift speaks the PostgreSQL protocol
             return "postgresql+psycopg://" + url[len(prefix):]
