@@ -9,7 +9,7 @@ export SCARF_ANALYTICS := false
 export DO_NOT_TRACK := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install demo demo-check test test-slow test-fast reliability bench lock clean
+.PHONY: help install demo demo-check lint test test-slow test-fast reliability bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -29,7 +29,12 @@ demo: install  ## the demo: moto + the DCR estate + Airflow standalone on http:/
 demo-check: install  ## the demo pipeline headless, end to end, with a summary (exit 1 on failure)
 	$(BIN)/adc demo check
 
-test: install  ## the whole test suite but its slow cases (.ci/run runs those too: make test-slow)
+lint: install  ## ruff, mypy and the import contract (.importlinter): part of make test
+	$(BIN)/ruff check include dags plugins tests bench
+	$(BIN)/mypy
+	PYTHONPATH=include $(BIN)/lint-imports
+
+test: install lint  ## lint, then the whole test suite but its slow cases (.ci/run runs those too: make test-slow)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-slow: install  ## the slow cases: faults that never clear, millions of objects (a few minutes)

@@ -60,7 +60,7 @@ def generate(url: str, n: int) -> tuple[list[str], list[str]]:
     bodies = {fmt: encode(rows(0), fmt) for fmt in FORMATS}
     buckets = [f"bench-lake-{b}" for b in range(BUCKETS)]
     databases = [f"bench_db_{b}" for b in range(BUCKETS)]
-    for name, database in zip(buckets, databases):
+    for name, database in zip(buckets, databases, strict=True):
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
         glue.create_database(DatabaseInput={"Name": database})
 

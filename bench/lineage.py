@@ -139,7 +139,8 @@ def worker(kind: str, url: str, target: str, *args: str) -> None:
 def run_worker(kind: str, url: str, target: str, *args: str, env: dict[str, str] | None = None) -> dict:
     measured = measure([sys.executable, "-m", "bench.lineage", "worker", kind, url, target, *args], env=env)
     result = json.loads(measured.stdout.strip().splitlines()[-1])
-    return {**result, "wall": measured.seconds, "rss": measured.peak_rss_mb, "rate": result["events"] / result["seconds"]}
+    rate = result["events"] / result["seconds"]
+    return {**result, "wall": measured.seconds, "rss": measured.peak_rss_mb, "rate": rate}
 
 
 def file_env(path: Path) -> dict[str, str]:
@@ -155,7 +156,7 @@ def receiver():
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # answer at once, as a real consumer's server does
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
             self.send_response(201)
             self.send_header("Content-Length", "0")

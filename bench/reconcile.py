@@ -137,16 +137,16 @@ class Loader:
     def write(self, table: str, columns: tuple[str, ...], rows: Iterator[tuple]) -> None:
         cols = ", ".join(columns)
         if self.sqlite:
+            insert = f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608 - the bench's own table names
             self.conn.execute("BEGIN")
             batch = []
             for row in rows:
                 batch.append(tuple(self._value(v) for v in row))
                 if len(batch) == 10_000:
-                    self.conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(columns))})",
-                                          batch)
+                    self.conn.executemany(insert, batch)
                     batch = []
             if batch:
-                self.conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(columns))})", batch)
+                self.conn.executemany(insert, batch)
             self.conn.execute("COMMIT")
         else:
             with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
@@ -197,7 +197,7 @@ def apply_changes(url: str, n: int) -> dict[str, int]:
     for start in range(0, len(closing), 500):
         ids = closing[start:start + 500]
         names = ", ".join("?" * len(ids))
-        loader.sql(f"UPDATE observed_dataset SET valid_to = ? WHERE valid_to IS NULL AND name IN ({names})",
+        loader.sql(f"UPDATE observed_dataset SET valid_to = ? WHERE valid_to IS NULL AND name IN ({names})",  # noqa: S608 - only placeholders
                    (t(at), *[f"ds-{i:07d}" for i in ids]))
     rows = [dataset_row(rec, "h2", at) for rec in changed.values()]
     rows += [dataset_row(record(i), "h2", at, gone=True) for i in gone]
@@ -243,9 +243,9 @@ def row_by_row(url: str) -> dict[str, int]:
                 conn.execute(text("UPDATE finding SET last_seen_run = :r WHERE finding_id = :f"),
                              {"r": run, "f": found})
 
-        datasets = conn.execute(text("SELECT version_id, namespace, name, record FROM observed_dataset "
+        datasets = conn.execute(text("SELECT namespace, name, record FROM observed_dataset "
                                      "WHERE valid_to IS NULL AND gone = false")).all()
-        for version_id, namespace, name, rec in datasets:
+        for namespace, name, rec in datasets:
             rec = json.loads(rec) if isinstance(rec, str) else rec
             owners = conn.execute(text(
                 "SELECT a.asset_id, a.owner, a.personal_data, a.special_categories FROM asset_location l "

@@ -31,13 +31,12 @@ class RegisterApp:
 def build():
     from typing import Annotated
 
-    from fastapi import Depends, Request
-    from fastapi.security import HTTPAuthorizationCredentials
-
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
     from airflow.api_fastapi.core_api.security import GetUserDep, bearer_scheme
     from airflow.configuration import conf
+    from fastapi import Depends, Request
+    from fastapi.security import HTTPAuthorizationCredentials
 
     from adc.ui.app import create_app
     from adc.ui.auth import Person, browser_session

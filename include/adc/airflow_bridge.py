@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from adc.naming import DatasetId
+
 
 def get_connection(conn_id: str) -> Any | None:
     """The Airflow connection, or None when Airflow is absent or does not define it."""
@@ -112,7 +114,7 @@ def lineage_task(python_callable=None, **kwargs):
     return task_decorator_factory(python_callable, decorated_operator_class=_lineage_operator(), **kwargs)
 
 
-def report_lineage(inputs: Iterable[Any] = (), outputs: Iterable[Any] = ()) -> None:
+def report_lineage(inputs: Iterable[DatasetId] = (), outputs: Iterable[DatasetId] = ()) -> None:
     """Inside a ``@lineage_task``: declare datasets (adc.naming.DatasetId) it read and wrote."""
     from airflow.sdk import get_current_context
 
@@ -133,7 +135,7 @@ def _lineage_operator() -> type:
         custom_operator_name = "@lineage_task"
 
         def execute(self, context):
-            self.reported_lineage = (set(), set())  # a retry starts afresh
+            self.reported_lineage: tuple[set[DatasetId], set[DatasetId]] = (set(), set())  # a retry starts afresh
             return super().execute(context)
 
         def get_openlineage_facets_on_complete(self, task_instance):

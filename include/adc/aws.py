@@ -136,11 +136,13 @@ def _assume_role(session: Any, source: Source, region: str, sts_endpoint: str | 
 
 def error_kind(exc: BaseException) -> str:
     """A short, stable name for why an AWS call failed (the coverage record's error_kind)."""
-    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, EndpointConnectionError
+    from botocore.exceptions import ClientError, EndpointConnectionError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "ClientError")
-        if code in ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"):
+        if code in ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+                    "TooManyRequestsException"):
             return "Throttling"
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"):
             return "AccessDenied"

@@ -25,7 +25,7 @@ def test_no_import_errors(dagbag):
 
 
 def test_the_expected_dags_are_there(dagbag):
-    assert EXPECTED <= set(dagbag.dag_ids)
+    assert set(dagbag.dag_ids) >= EXPECTED
 
 
 def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
@@ -34,9 +34,8 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
         assert dag.tags, f"{dag_id} has no tags"
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
-            assert task.retries is not None and (task.retries >= 1 or getattr(task, "is_hitl", False)
-                                                 or "HITL" in type(task).__name__ or "Approval" in type(task).__name__), \
-                f"{dag_id}.{task.task_id} has no retries"
+            asks = getattr(task, "is_hitl", False) or "HITL" in type(task).__name__ or "Approval" in type(task).__name__
+            assert task.retries is not None and (task.retries >= 1 or asks), f"{dag_id}.{task.task_id} has no retries"
 
 
 def test_no_dag_file_takes_more_than_half_a_second_of_its_own(dagbag):
@@ -68,9 +67,11 @@ def test_every_question_to_people_is_asked_once_and_templates_only_what_adc_buil
             assert issubclass(operator, AsksOnce), f"{dag.dag_id}.{task.task_id} may ask twice"
             for name in operator.template_fields:
                 value = task.expand_input.value.get(name) if hasattr(task, "expand_input") else getattr(task, name)
-                assert value is None or isinstance(value, ResolveMixin), f"{dag.dag_id}.{task.task_id}.{name} is rendered"
-            for name in ("subject", "body", "options", "defaults", "assigned_users"):  # a value from XCom must be
-                if isinstance(getattr(task, name, None), ResolveMixin):                 # resolved, or Airflow gets it raw
+                assert value is None or isinstance(value, ResolveMixin), \
+                    f"{dag.dag_id}.{task.task_id}.{name} is rendered"
+            # a value from XCom must be resolved, or Airflow gets it raw
+            for name in ("subject", "body", "options", "defaults", "assigned_users"):
+                if isinstance(getattr(task, name, None), ResolveMixin):
                     assert name in operator.template_fields, f"{dag.dag_id}.{task.task_id}.{name} is never resolved"
     assert sorted(asking) == ["adc_reconcile.approve_absence", "adc_ropa_review.review.dpo_question",
                               "adc_ropa_review.review.question", "adc_triage.triage"]

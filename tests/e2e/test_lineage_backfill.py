@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "lineage"))
-from lineage_support import change_asset, day, register_asset, two_harvests  # noqa: E402
-from openlineage_spec import validation  # noqa: E402
+from lineage_support import change_asset, day, register_asset, two_harvests
+from openlineage_spec import validation
 
-from adc.demo.runner import Processes, free_port, wait_for  # noqa: E402
-from adc.register.db import make_engine, migrate  # noqa: E402
+from adc.demo.runner import Processes, free_port, wait_for
+from adc.register.db import make_engine, migrate
 
 pytestmark = pytest.mark.airflow
 

@@ -1,11 +1,13 @@
 """A mass absence on real Airflow: adc_reconcile withholds it and asks the data protection team in
 Required Actions (approve_absence, the question ADC built, shown as text), nobody else may answer,
 an answer forged into XCom with the task marked success by hand changes nothing, and Approve marks
-the assets missing, the reconciliation and each asset's history naming who approved. (Runs after the RoPA tests,
-whose reviews a reconciliation would otherwise open first; its assets are retired afterwards.)
+the assets missing, the reconciliation and each asset's history naming who approved. (The ghost assets are
+registered once the harvest Airflow schedules at start-up is reconciled, and retired afterwards.)
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -30,8 +32,33 @@ def _register(engine, status: str | None = None) -> None:
     assets.import_records(engine, records, actor="e2e", cause="the mass absence test")
 
 
+def _settled(airflow) -> None:
+    """Until adc_harvest's start-up run (its latest scheduled slot) and the reconciliations it starts are done:
+    registered before, the ghosts would be absent from that run too, which would ask about them first."""
+    airflow.api("admin").wait_for_dag("adc_harvest")
+
+    def idle() -> bool:
+        dag = airflow.get("/dags/adc_harvest")
+        after = dag["next_dagrun_run_after"]
+        if not dag["is_paused"] and after is not None and datetime.fromisoformat(after) <= datetime.now(UTC):
+            return False  # a scheduled run is still to be created
+        if any(airflow.get(f"/dags/{dag_id}/dagRuns", state=["queued", "running"])["dag_runs"]
+               for dag_id in ("adc_harvest", "adc_reconcile")):
+            return False
+        latest = airflow.get("/dags/adc_harvest/dagRuns", state=["success"], order_by="-run_after", limit=1)["dag_runs"]
+        if not latest:
+            return True
+        with airflow.engine.connect() as conn:  # its reconciliation may not have started yet
+            return conn.execute(select(reconciliation_run.c.run_id).where(
+                reconciliation_run.c.harvest_run_id == latest[0]["dag_run_id"],
+                reconciliation_run.c.status == "complete")).first() is not None
+
+    airflow.wait(idle, timeout=600, what="adc_harvest's scheduled run and its reconciliation to finish", every=2)
+
+
 @pytest.fixture
 def ghosts(airflow):
+    _settled(airflow)
     _register(airflow.engine)
     yield GHOSTS
     _register(airflow.engine, status="retired")  # so later reconciliations see no mass absence

@@ -19,6 +19,7 @@ can prove its faults really happened.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -155,7 +156,7 @@ class FaultProxy:
             def _any(self) -> None:
                 proxy._handle(self)
 
-            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = _any
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = _any  # noqa: N815 - http.server's names
 
             def log_message(self, *args) -> None:  # quiet: the stats say what happened
                 pass
@@ -287,14 +288,10 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 def _cut(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 @dataclass
@@ -351,7 +348,8 @@ class TinyObjects:
             f"<Size>{self.size}</Size><StorageClass>STANDARD</StorageClass></Contents>" for i in range(start, end))
         more = end < self.count
         xml = (f'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-               f"<Name>{self.bucket}</Name><Prefix>{query.get('prefix', [''])[0]}</Prefix><KeyCount>{end - start}</KeyCount>"
+               f"<Name>{self.bucket}</Name><Prefix>{query.get('prefix', [''])[0]}</Prefix>"
+               f"<KeyCount>{end - start}</KeyCount>"
                f"<MaxKeys>{page_size}</MaxKeys>{'<EncodingType>url</EncodingType>' if encode else ''}"
                f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>{contents}"
                f"{f'<NextContinuationToken>{end}</NextContinuationToken>' if more else ''}</ListBucketResult>")

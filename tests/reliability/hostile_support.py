@@ -132,8 +132,8 @@ def file_transport(monkeypatch, path: Path) -> Path:
 
 def register_dump(engine) -> Iterator[str]:
     """Every row of every table of the register (the RoPA's included), one line of text each."""
-    from adc.register.tables import metadata
     import adc.ropa.tables  # noqa: F401 - the RoPA's tables live on the same MetaData
+    from adc.register.tables import metadata
 
     with engine.connect() as conn:
         for table in metadata.sorted_tables:

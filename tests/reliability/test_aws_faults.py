@@ -14,6 +14,7 @@ import signal
 from collections import Counter
 
 import pytest
+from sqlalchemy import text
 
 from adc.config import SourcesFile
 from adc.harvest import runner
@@ -91,12 +92,13 @@ def test_a_bucket_that_keeps_failing_fails_alone_and_marks_nothing_missing(proxy
 
     outcome = reconcile.reconcile(demo_register, policy=reconcile.Policy.from_sources(CONFIG))
     with demo_register.connect() as conn:
-        payroll_asset = conn.exec_driver_sql(
+        payroll = {"ns": f"s3://{PAYROLL}"}
+        payroll_asset = conn.execute(text(
             "SELECT a.status FROM asset a JOIN asset_location l ON l.asset_id = a.asset_id "
-            f"WHERE l.namespace = 's3://{PAYROLL}'").scalar()
-        kinds = {row[0] for row in conn.exec_driver_sql(
-            f"SELECT kind FROM finding WHERE namespace = 's3://{PAYROLL}' OR asset_id IN "
-            f"(SELECT asset_id FROM asset_location WHERE namespace = 's3://{PAYROLL}')")}
+            "WHERE l.namespace = :ns"), payroll).scalar()
+        kinds = {row[0] for row in conn.execute(text(
+            "SELECT kind FROM finding WHERE namespace = :ns OR asset_id IN "
+            "(SELECT asset_id FROM asset_location WHERE namespace = :ns)"), payroll)}
     assert payroll_asset == "active" and outcome.changes["missing"] == 1  # only the planted ghost asset
     assert "unreadable_source" in kinds and "missing_asset" not in kinds
 
@@ -172,5 +174,5 @@ def _live_findings(snapshot: dict) -> set[tuple]:
     from adc.register.tables import finding
 
     names = [c.name for c in finding.columns]
-    rows = [dict(zip(names, row)) for row in snapshot["finding"]]
+    rows = [dict(zip(names, row, strict=True)) for row in snapshot["finding"]]
     return {(r["kind"], r["subject"], r["severity"]) for r in rows if r["status"] in ("open", "acknowledged")}

@@ -20,6 +20,7 @@ import zipfile
 from datetime import UTC, date, datetime
 
 import pytest
+from openlineage_spec import validation
 from openpyxl import load_workbook
 from sqlalchemy import func, inspect, select
 
@@ -31,7 +32,6 @@ from adc.demo.files import encode, to_parquet
 from adc.errors import ConfigError, ImportFileError
 from adc.lineage.emit import emit_current, emit_harvest
 from adc.register import assets, findings, reconcile, store, triage
-from adc.register.assets import workbook_text
 from adc.register.tables import asset, history
 from adc.ropa import activities, exports
 from adc.ropa.forms import APPROVE, CHANGE
@@ -39,9 +39,9 @@ from adc.ropa.outcomes import MAX_COMMENT, Answer, follow_up, record
 from adc.ropa.packs import MAX_VALUE, md, sha256
 from adc.ropa.reviews import issue
 from adc.ropa.tables import processing_activity, review_step
+from adc.tabular import workbook_text
 from adc.ui import audit
-from adc.ui.app import MAX_REASON
-from openlineage_spec import validation
+from adc.ui.deps import MAX_REASON
 from tests.dags.test_harvest_dag import dagbag
 from tests.integration.harvest.harvest_support import aws, bucket, current, harvest, scopes, sources
 from tests.reliability.conftest import adc
@@ -363,7 +363,7 @@ def test_every_page_shows_hostile_text_escaped_and_runs_no_script(hostile):
     assert escaped(HOSTILE) in pages[f"/adc/findings/{hostile['owner_finding']}"].text  # the reason given
     assert escaped(IN_TAGS) in pages[f"/adc/findings/{hostile['owner_finding']}"].text  # the tag from AWS
     assert escaped(COMMENT) in pages["/adc/activities/PA-004"].text
-    for path, step in zip(steps, hostile["steps"]):
+    for path, step in zip(steps, hostile["steps"], strict=True):
         assert "the text below matches it" in pages[path].text
         assert escaped(_pack(engine, step["step_id"])) in pages[path].text
     assert "IA-0031" in pages[f"/adc/assets?text={SQL}"].text  # quotes are text to search for, not SQL
@@ -386,7 +386,7 @@ XLSX_CELL = 32_767  # the most text an XLSX cell holds: openpyxl cuts there
 
 
 def test_the_json_api_and_every_download_keep_hostile_text_intact(hostile):
-    engine, dana = hostile["engine"], ui_client(hostile["engine"])
+    dana = ui_client(hostile["engine"])
     api = dana.get(f"/adc/api/assets/{HOSTILE_ASSET}", headers={"Accept": "application/json"}).json()
     assert (api["asset"]["name"], api["asset"]["description"]) == (ASSET_NAME, DESCRIPTION)
     listed = dana.get("/adc/api/findings", params={"status": ""}, headers={"Accept": "application/json"}).json()
@@ -429,7 +429,7 @@ def test_review_packs_show_hostile_text_as_inert_markdown_bounded_where_packs_bo
     first, owner, approval = (_pack(engine, step["step_id"]) for step in hostile["steps"])
     with engine.connect() as conn:
         steps = {r.step_id: r for r in conn.execute(select(review_step))}
-    for step, pack in zip(hostile["steps"], (first, owner, approval)):
+    for step, pack in zip(hostile["steps"], (first, owner, approval), strict=True):
         assert step["body"] == pack and steps[step["step_id"]].pack_sha256 == sha256(pack)
         assert not re.search(r"(?<!\\)<", pack) and "{{ 7\\*7 }}" in pack  # HTML and Markdown escaped, templates text
     assert f"#### IA-0031 {md(ASSET_NAME)} (active)" in first

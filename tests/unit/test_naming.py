@@ -22,8 +22,10 @@ def test_identities_follow_the_openlineage_naming_spec():
         ("glue://biometrics_meta", DatasetId(f"arn:aws:glue:{REGION}:{ACCOUNT}", "table/biometrics_meta")),
         ("dynamodb://dcr-prod-case-status", naming.dynamodb(REGION, ACCOUNT, "dcr-prod-case-status")),
         ("rds://dcr-prod-casework-db", naming.rds_instance(REGION, ACCOUNT, "dcr-prod-casework-db")),
-        ("arn:aws:glue:eu-west-1:210987654321:table/db/t", DatasetId("arn:aws:glue:eu-west-1:210987654321", "table/db/t")),
-        ("postgresql://h:5432/casework.casework.applicant", DatasetId("postgres://h:5432", "casework.casework.applicant")),
+        ("arn:aws:glue:eu-west-1:210987654321:table/db/t",
+         DatasetId("arn:aws:glue:eu-west-1:210987654321", "table/db/t")),
+        ("postgresql://h:5432/casework.casework.applicant",
+         DatasetId("postgres://h:5432", "casework.casework.applicant")),
     ],
 )
 def test_register_locations_resolve_to_the_harvest_identity(uri, expected):

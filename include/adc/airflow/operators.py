@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.providers.standard.triggers.hitl import HITLTrigger
-from airflow.sdk import Param, ParamsDict
+from airflow.sdk import Param, ParamsDict  # type: ignore[attr-defined]  # exported, but missing from its .pyi
 from airflow.sdk.exceptions import AirflowSkipException
 
 from adc.ropa import forms
+
+if TYPE_CHECKING:
+    from adc.ropa.reviews import Question
+
+    class AskedQuestion(Question):
+        status: str  # the step's, in the register
+
+    _Asking = HITLOperator  # what the mixin below is mixed into
+else:
+    _Asking = object
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +54,7 @@ def _place(context) -> dict[str, Any]:
     return {"dag_id": ti.dag_id, "dag_run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index}
 
 
-class AsksOnce:
+class AsksOnce(_Asking):
     """Mixin for ADC's human-in-the-loop operators (before HITLOperator in the bases): a question is
     asked once per task instance, whatever Airflow retries.
 
@@ -104,21 +114,22 @@ class ReviewTask(AsksOnce, HITLOperator):
                                  for name, spec in forms.FIELDS.items()}, **kwargs)
         self.question = question
 
-    def _ask(self, context) -> dict:
+    def _ask(self, context) -> AskedQuestion:
         from adc.ropa.reviews import question, step_at
 
         with _register().connect() as conn:
             step = step_at(conn, _place(context))
         if step is None:
             raise AirflowSkipException("nothing to ask here: the answer before needs no approval or escalation")
-        self.question = {**question(step), "status": step["status"]}
+        asked: AskedQuestion = {**question(step), "status": step["status"]}
+        self.question = asked
         kind = step["kind"]
-        self.subject, self.body = self.question["subject"], self.question["body"]
+        self.subject, self.body = asked["subject"], asked["body"]
         self.options, self.defaults = forms.OPTIONS[kind], forms.DEFAULTS[kind]
-        self.assigned_users = self.question["assigned_users"]
-        self.response_timeout = self.question["response_timeout"]
+        self.assigned_users = asked["assigned_users"]
+        self.response_timeout = asked["response_timeout"]
         self.params = ParamsDict({name: self.params.get_param(name) for name in forms.FIELDS_OF[kind]})
-        return self.question
+        return asked
 
     def execute(self, context):
         from adc.register.questions import has_asked

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from adc.airflow.audit import task_state_changes
 from adc.airflow.operators import _register, _team
 from adc.ropa.forms import DAG_ID
 
+if TYPE_CHECKING:
+    from adc.ropa.reviews import Question
+
 log = logging.getLogger(__name__)
 
 
-def select(dag_run_id: str) -> list[dict[str, Any]]:
+def select(dag_run_id: str) -> list[Question]:
     """Open the reviews that are needed now; one question per review (owners, or approvals asked again)."""
     from adc.ropa.reviews import issue
     from adc.ropa.schedule import activity_tag_key

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from adc.airflow.operators import _register, _team, refuse_without_team
+
+if TYPE_CHECKING:
+    from adc.register.triage import Question
 
 log = logging.getLogger(__name__)
 
 
-def questions(asked_by_run: str) -> list[dict[str, Any]]:
+def questions(asked_by_run: str) -> list[Question]:
     """One question per new high-severity finding, assigned to the data protection team."""
     from adc.register import triage
 

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("adc: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - one readable line, the traceback behind --debug
+    except Exception as exc:  # one readable line, the traceback behind --debug
         if args.debug:
             raise
         print(f"adc: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)

@@ -25,7 +25,8 @@ def _report(result: dict, args: argparse.Namespace, what: str) -> int:
         print_json(result)
         return 0
     kinds = ", ".join(f"{n} {kind}" for kind, n in result["by_kind"].items()) or "nothing to send"
-    print(f"sent {result['events']} OpenLineage event(s) for {what} through the {result['transport']} transport: {kinds}")
+    print(f"sent {result['events']} OpenLineage event(s) for {what} "
+          f"through the {result['transport']} transport: {kinds}")
     return 0
 
 
@@ -64,6 +65,7 @@ def add_commands(subparsers) -> None:
         "send the estate as it was on each day from --from to --to (inclusive), rebuilt from the register's "
         "history: the same events as `airflow backfill create --dag-id adc_lineage` for those days",
     )
-    backfill.add_argument("--from", dest="start", type=_day, required=True, metavar="DATE", help="first day, YYYY-MM-DD")
+    backfill.add_argument("--from", dest="start", type=_day, required=True, metavar="DATE",
+                          help="first day, YYYY-MM-DD")
     backfill.add_argument("--to", dest="end", type=_day, required=True, metavar="DATE", help="last day, YYYY-MM-DD")
     backfill.add_argument("--json", action="store_true", help="print the summary as JSON (with one line per day)")

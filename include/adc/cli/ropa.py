@@ -7,6 +7,7 @@ import getpass
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from adc.cli import add_parser, print_json
 from adc.errors import AdcError
@@ -109,7 +110,7 @@ def _show(args: argparse.Namespace) -> int:
         activity = activities.get(conn, args.activity)
         if activity is None:
             raise AdcError(f"no processing activity {args.activity}")
-        data = {"activity": activity, "history": history.of(conn, "activity", args.activity),
+        data: dict[str, Any] = {"activity": activity, "history": history.of(conn, "activity", args.activity),
                 "reviews": list_reviews(conn, activity_id=args.activity)}
     if args.json:
         print_json(data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from types import ModuleType
 from typing import Any
 
 from adc.config import PROJECT_ROOT
@@ -18,10 +19,12 @@ from adc.config import PROJECT_ROOT
 GOVERNANCE_DAGS = ("adc_harvest", "adc_reconcile")
 
 
-def validation():
+def validation() -> ModuleType:
     """tests/openlineage_spec/validation.py (tests/ is not a package: loaded by path)."""
     path = PROJECT_ROOT / "tests" / "openlineage_spec" / "validation.py"
     spec = importlib.util.spec_from_file_location("adc_openlineage_validation", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -11,7 +11,9 @@ LAST = ["Okafor", "Price", "Li", "Jones", "Nowak", "Hussain", "Evans", "Sato", "
 NATIONALITIES = ["British", "Polish", "Indian", "Nigerian", "Irish", "Pakistani", "Romanian", "Chinese"]
 STREETS = ["High Street", "Station Road", "Church Lane", "Mill Road", "Victoria Street"]
 POSTCODES = ["SW1A 1AA", "M1 1AE", "CF10 1EP", "EH1 1YZ", "BT1 5GS", "LS1 4AP", "B33 8TH"]
-ETHNICITY = ["White British", "Asian or Asian British: Indian", "Black or Black British: African", "Mixed", "Prefer not to say"]
+ETHNICITY = [
+    "White British", "Asian or Asian British: Indian", "Black or Black British: African", "Mixed", "Prefer not to say",
+]
 RELIGION = ["No religion", "Christian", "Muslim", "Hindu", "Sikh", "Jewish", "Prefer not to say"]
 ORIENTATION = ["Heterosexual", "Gay or Lesbian", "Bisexual", "Prefer not to say"]
 CONDITIONS = ["asthma", "type 2 diabetes", "depression", "none declared", "hearing impairment"]
@@ -19,7 +21,7 @@ CONDITIONS = ["asthma", "type 2 diabetes", "depression", "none declared", "heari
 
 class Faker:
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - seeded, repeatable fake data, never a secret
 
     def name(self) -> str:
         return f"{self.rng.choice(FIRST)} {self.rng.choice(LAST)}"

@@ -16,18 +16,18 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack, closing
+from contextlib import ExitStack, closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-
 from sqlalchemy.engine import make_url
 
 from adc.config import PROJECT_ROOT
 from adc.demo import estate
 from adc.demo.client import AUDIT_READER, DATA_PROTECTION_TEAM, USERS, Api, DemoError, environment, password_for
+
 
 def free_port() -> int:
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
@@ -58,8 +58,8 @@ class Processes:
     def start(self, name: str, argv: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
         log.parent.mkdir(parents=True, exist_ok=True)
         handle = open(log, "ab")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-                                   cwd=PROJECT_ROOT)
+        process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT,  # noqa: S603 - our own argv
+                                   start_new_session=True, cwd=PROJECT_ROOT)
         self.children.append((name, process))
         return process
 
@@ -68,10 +68,8 @@ class Processes:
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + 20
         for _, process in reversed(self.children):
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
             _signal_group(process, signal.SIGKILL)  # stragglers in the group (standalone's children)
             if process.poll() is None:
                 process.kill()
@@ -80,10 +78,8 @@ class Processes:
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 @dataclass
@@ -243,8 +239,8 @@ def bring_up(stack: ExitStack, demo: Demo) -> tuple[Processes, dict[str, str], A
     say("- register: " + ", ".join(f"{v} {k}" for k, v in loaded.items()))
     if demo.metadata_url:
         say(f"- Airflow's metadata: PostgreSQL, throwaway database {make_url(demo.metadata_url).database}")
-        subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"],  # noqa: S603 - a fixed argv
+                       env=env, check=True, capture_output=True, timeout=300)
     else:
         say("- Airflow's metadata: SQLite (no PostgreSQL answered: ADC_POSTGRES_URL, default the local server)")
     say(f"- Airflow 3 standalone on {demo.api_url} (AIRFLOW_HOME={demo.airflow_home})")

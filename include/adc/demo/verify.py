@@ -7,7 +7,7 @@ later stages, so one run reports everything that is wrong.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adc.demo.client import Api, environment
 
@@ -105,11 +105,11 @@ def reconciliation_checks(report: Report, engine, policy=None) -> None:
     """The register after reconciling the demo estate: every planted inconsistency, nothing unexpected."""
     import json
 
-    from adc.register import findings, reconcile
+    from adc.register import LIVE, findings, reconcile
     from adc.register.tables import asset
 
     with engine.connect() as conn:
-        live = {(f["kind"], f["subject"]): f for f in findings.list_findings(conn, status=list(findings.LIVE))}
+        live = {(f["kind"], f["subject"]): f for f in findings.list_findings(conn, status=list(LIVE))}
         status = dict(conn.execute(asset.select().with_only_columns(asset.c.asset_id, asset.c.status)).all())
     for key, (severity, shows) in DEMO_FINDINGS.items():
         found = live.get(key)
@@ -171,7 +171,8 @@ def triage_stage(report: Report, api: Api, *, timeout: float) -> None:
     from adc.register.forms import REGISTER
 
     api.wait_for_dag("adc_triage")
-    deadline, asked = time.monotonic() + timeout, []
+    deadline = time.monotonic() + timeout
+    asked: list[dict[str, Any]] = []
     while time.monotonic() < deadline and len(asked) < 4:
         # every run's questions: a scheduled harvest beside the demo's own makes a second triage run,
         # which finds everything asked already by the first
@@ -181,7 +182,7 @@ def triage_stage(report: Report, api: Api, *, timeout: float) -> None:
     report.check(len(asked) == 4 and all({u["id"] for u in d["assigned_users"]} == {"dana", "erin"} for d in asked),
                  f"{len(asked)} triage questions for the data protection team: {subjects}")
     sandbox = next((d for d in asked if d["subject"].endswith(SANDBOX[1])), None)
-    if not report.check(sandbox is not None, "the sandbox bucket is asked about"):
+    if not report.check(sandbox is not None, "the sandbox bucket is asked about") or sandbox is None:
         return
     ti = sandbox["task_instance"]
     path = f"/dags/adc_triage/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}/hitlDetails"
@@ -189,17 +190,19 @@ def triage_stage(report: Report, api: Api, *, timeout: float) -> None:
         "owner": "gita", "classification": "OFFICIAL-SENSITIVE", "personal_data": "yes", "name": "Dashboard extract",
         "location": "s3://dcr-analytics-sandbox-7f3a", "reason": "analyst's extract, kept for the dashboard"}}
     alice = Api(api.base_url, "alice", password_for("alice")).client.patch(path, json=answer)
-    report.check(alice.status_code == 403, f"alice, not in the data protection team, cannot answer (HTTP {alice.status_code})")
+    report.check(alice.status_code == 403,
+                 f"alice, not in the data protection team, cannot answer (HTTP {alice.status_code})")
     dana = Api(api.base_url, "dana", password_for("dana")).client.patch(path, json=answer)
     report.check(dana.status_code == 200, f"dana answers: {REGISTER} (HTTP {dana.status_code})")
     engine = register_engine()
-    deadline, created = time.monotonic() + timeout, None
+    deadline = time.monotonic() + timeout
+    created: dict[str, Any] | None = None
     while time.monotonic() < deadline and created is None:
         with engine.connect() as conn:
             created = next((a for a in assets.all_assets(conn) if "s3://dcr-analytics-sandbox-7f3a" in a["locations"]),
                            None)
         time.sleep(1)
-    if not report.check(created is not None, "the sandbox bucket is now a registered asset"):
+    if not report.check(created is not None, "the sandbox bucket is now a registered asset") or created is None:
         return
     with engine.connect() as conn:
         (row,) = history.of(conn, "asset", created["asset_id"])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import struct
@@ -279,7 +280,7 @@ def _delimited(text: str, fmt: str, delimiter: str | None, sample_rows: int) -> 
     try:
         reader = csv.reader(io.StringIO(text), delimiter=delimiter)
         header = next(reader)
-        rows = [row for _, row in zip(range(sample_rows), reader)]
+        rows = list(itertools.islice(reader, sample_rows))
     except csv.Error as exc:
         raise Unreadable(f"not valid delimited text: {exc}") from None
     problems = []
@@ -287,7 +288,7 @@ def _delimited(text: str, fmt: str, delimiter: str | None, sample_rows: int) -> 
         rows, header = [header, *rows][:sample_rows], [""] * len(header)
         problems.append("no header row (the first row holds values): columns are named by position")
     names = _unique([h.strip() or f"column_{i + 1}" for i, h in enumerate(header)])
-    records = [dict(zip(names, row)) for row in rows]
+    records = [dict(zip(names, row, strict=False)) for row in rows]  # ragged rows are reported below
     columns = [(name, merge_types(text_type(r.get(name, "")) for r in records)) for name in names]
     if any(len(row) != len(names) for row in rows):
         problems.append("some rows have a different number of columns from the header")
@@ -318,16 +319,21 @@ def _unique(names: list[str]) -> list[str]:
 _SEPARATORS = re.compile(r"[\s,]*")  # between records: newlines (JSON lines) or commas (an array)
 
 
+def _skip_separators(text: str, position: int) -> int:
+    match = _SEPARATORS.match(text, position)  # matches the empty string at worst
+    return match.end() if match else position
+
+
 def _json(text: str, fmt: str, truncated: bool, sample_rows: int) -> Inferred:
     decoder = json.JSONDecoder()
     position, end = 0, len(text)
     records: list[dict[str, Any]] = []
     problem = None
-    position = _SEPARATORS.match(text, position).end()
+    position = _skip_separators(text, position)
     if text.startswith("[", position):  # a JSON array of records
         position += 1
     while len(records) < sample_rows:
-        position = _SEPARATORS.match(text, position).end()
+        position = _skip_separators(text, position)
         if position >= end or text[position] == "]":
             break
         try:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from openlineage.client import OpenLineageClient
-from openlineage.client.event_v2 import DatasetEvent, RunEvent
+from openlineage.client.event_v2 import DatasetEvent, RunEvent, RunState
 from sqlalchemy import Engine
 
 from adc import airflow_bridge
@@ -79,14 +79,14 @@ def job_namespace() -> str:
 class Sent:
     """What one emission sent: counts by kind of event and dataset change."""
 
-    transport: str
+    transport: str | None  # the client's transport kind (the client's types allow none)
     events: int = 0
-    kinds: Counter = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
 
     def add(self, event: Any) -> None:
         self.events += 1
         if isinstance(event, RunEvent):
-            self.kinds[f"run {event.eventType.value}"] += 1
+            self.kinds[f"run {(event.eventType or RunState.OTHER).value}"] += 1
             return
         change = (event.dataset.facets or {}).get("lifecycleStateChange")
         self.kinds[f"dataset {change.lifecycleStateChange.value if change else 'state'}"] += 1
@@ -121,7 +121,7 @@ def send(events: Iterable[DatasetEvent | RunEvent], client: OpenLineageClient) -
     for event in events:
         try:
             client.emit(event)
-        except Exception as exc:  # noqa: BLE001 - every transport raises its own kinds
+        except Exception as exc:  # every transport raises its own kinds
             what = event.dataset if isinstance(event, DatasetEvent) else event.job
             raise LineageTransportError(
                 f"the OpenLineage {sent.transport} transport refused event {sent.events + 1} "

@@ -156,8 +156,8 @@ class Assets:
     current ones, earlier ones are resolved here with the same adc.naming.parse_location).
     """
 
-    def __init__(self, rows: list[Mapping[str, Any]], locations: list[Mapping[str, Any]],
-                 changes: list[Mapping[str, Any]]) -> None:
+    def __init__(self, rows: Iterable[Mapping[str, Any]], locations: Iterable[Mapping[str, Any]],
+                 changes: Iterable[Mapping[str, Any]]) -> None:
         self._rows = {row["asset_id"]: row for row in rows}
         self._uris: dict[str, list[str]] = {}
         self._identity: dict[str, DatasetId] = {}

@@ -26,7 +26,7 @@ from openlineage.client.event_v2 import (
     RunState,
     StaticDataset,
 )
-from openlineage.client.facet_v2 import error_message_run, job_type_job, tags_run
+from openlineage.client.facet_v2 import JobFacet, RunFacet, error_message_run, job_type_job, tags_run
 from openlineage.client.uuid import generate_static_uuid
 from sqlalchemy import Connection, select
 
@@ -121,7 +121,8 @@ def harvest_events(conn: Connection, run_id: str, assets: Assets, *, namespace: 
         yield from run_events(
             namespace=namespace, job=HARVEST_JOB, run_key=run_id, started_at=run["started_at"],
             finished_at=run["finished_at"], failed=run["status"] != "complete",
-            error=(run["summary"] or {}).get("error"), inputs=datasets_seen(conn, run_id), outputs=register_tables(conn, "observed_dataset"),
+            error=(run["summary"] or {}).get("error"), inputs=datasets_seen(conn, run_id),
+            outputs=register_tables(conn, "observed_dataset"),
         )
     links = linked_from(conn)
     for version in versions_of_run(conn, run_id):
@@ -152,13 +153,13 @@ def run_events(
 ) -> list[RunEvent]:
     """START, then COMPLETE or FAIL (when finished), for a run ADC made outside Airflow."""
     run_id = static_id(started_at, namespace, job, run_key)
-    job_facets = {
+    job_facets: dict[str, JobFacet] = {
         "jobType": job_type_job.JobTypeJobFacet(
             processingType="BATCH", integration="ADC", jobType="JOB", producer=PRODUCER
         )
     }
 
-    def run_facets() -> dict:
+    def run_facets() -> dict[str, RunFacet]:
         # the client adds its version tag to this facet; given here, the facet keeps ADC as its producer
         return {"tags": tags_run.TagsRunFacet(tags=[], producer=PRODUCER)}
 

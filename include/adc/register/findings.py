@@ -1,6 +1,6 @@
 """Findings: what reconciliation found wrong between the register and the estate, and what people did.
 
-Lifecycle (reconciliation keeps it; see reconcile.py):
+Lifecycle (reconciliation keeps it; see reconcile/merge.py):
 
     open ──(cause goes)──> resolved                      resolved_by = the reconciliation run
     open ──(a person, with a reason)──> acknowledged ──(cause goes)──> resolved
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, case, func, select, update
 
 from adc.errors import AdcError
-from adc.register import LIVE, SEVERITIES, history
+from adc.register import SEVERITIES, history
 from adc.register.db import exclusive
 from adc.register.store import now
 from adc.register.tables import finding

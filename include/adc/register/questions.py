@@ -7,10 +7,19 @@ adc.airflow.operators.AsksOnce), and its request, with any answer already given,
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from sqlalchemy import Engine, insert, select
 
 from adc.register.store import now
 from adc.register.tables import asked_question
+
+
+class AssignedUser(TypedDict):
+    """Someone a question is assigned to, as Airflow's HITL operators take them (its HITLUser)."""
+
+    id: str
+    name: str
 
 
 def note_asking(engine: Engine, task_instance_id: str) -> bool:

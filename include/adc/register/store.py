@@ -15,7 +15,22 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, delete, exists, func, insert, literal, null, or_, select, true, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from adc.model import ObservedDataset, ScopeOutcome
 from adc.register.db import exclusive
@@ -158,10 +173,19 @@ def record_scope(engine: Engine, run_id: str, outcome: ScopeOutcome) -> None:
         _record_scope(conn, run_id, outcome)
 
 
+# What the merge's steps share: a staged observation's dataset in the estate, its current version.
+od, ob = observed_dataset, observation
+_SAME_DATASET = and_(ob.c.namespace == od.c.namespace, ob.c.name == od.c.name)
+_CURRENT = od.c.valid_to.is_(None)
+
+
+def _staged(run_id: str):
+    return ob.c.run_id == run_id
+
+
 def _covered_by_complete_scope(run_id: str):
     """SQL: the current version lies inside a scope this run listed completely."""
     s = harvest_scope
-    od = observed_dataset
     return exists().where(
         s.c.run_id == run_id,
         s.c.status == "complete",
@@ -177,7 +201,6 @@ def _covered_by_complete_scope(run_id: str):
 
 def finish_run(engine: Engine, run_id: str, summary: dict[str, Any] | None = None) -> dict[str, int]:
     """Merge the run's staged observations into the estate, atomically. Idempotent."""
-    od, ob = observed_dataset, observation
     with engine.begin() as conn:
         exclusive(conn, "estate")
         run = conn.execute(select(harvest_run).where(harvest_run.c.run_id == run_id)).mappings().first()
@@ -186,109 +209,121 @@ def finish_run(engine: Engine, run_id: str, summary: dict[str, Any] | None = Non
         if run["status"] == "complete":
             return dict((run["summary"] or {}).get("merge", {}))
         at = now()
-        staged = ob.c.run_id == run_id
-        same_dataset = and_(ob.c.namespace == od.c.namespace, ob.c.name == od.c.name)
-        current = od.c.valid_to.is_(None)
+        changed = _close_changed(conn, run_id, at)
+        unchanged = _refresh_unchanged(conn, run_id, at)
+        inserted = _add_versions(conn, run_id, at, unchanged=unchanged)
+        gone = _mark_gone(conn, run_id, at)
+        # a changed dataset is closed (1) and added again (3)
+        merge = {"added": inserted - changed, "changed": changed, "unchanged": unchanged, "gone": gone}
+        _complete(conn, run_id, at, {**(summary or {}), "merge": merge})
+    return merge
 
-        # 1. close versions the run saw changed (or saw again after they had gone)
-        changed = conn.execute(
-            update(od)
-            .where(current, exists().where(staged, same_dataset, or_(ob.c.content_hash != od.c.content_hash, od.c.gone)))
-            .values(valid_to=at)
-        ).rowcount
 
-        # 2. refresh statistics of versions the run saw unchanged
-        def staged_value(column):
-            return select(column).where(staged, same_dataset).scalar_subquery()
+def _close_changed(conn: Connection, run_id: str, at: datetime) -> int:
+    """1. Close the versions the run saw changed (or saw again after they had gone)."""
+    seen_changed = exists().where(_staged(run_id), _SAME_DATASET,
+                                  or_(ob.c.content_hash != od.c.content_hash, od.c.gone))
+    return conn.execute(update(od).where(_CURRENT, seen_changed).values(valid_to=at)).rowcount
 
-        record = staged_value(ob.c.record)
-        unchanged = conn.execute(
-            update(od)
-            .where(current, exists().where(staged, same_dataset))
-            .values(
-                last_seen_run=run_id,
-                last_seen_at=at,
-                record=record,
-                object_count=staged_value(ob.c.record["object_count"].as_integer()),
-                size_bytes=staged_value(ob.c.record["size_bytes"].as_integer()),
-            )
-        ).rowcount
 
-        # 3. new versions for new and changed datasets
-        no_current = ~exists().where(od.c.valid_to.is_(None), same_dataset)
-        rec = ob.c.record
+def _refresh_unchanged(conn: Connection, run_id: str, at: datetime) -> int:
+    """2. Refresh the statistics of the versions the run saw unchanged."""
+
+    def staged_value(column):
+        return select(column).where(_staged(run_id), _SAME_DATASET).scalar_subquery()
+
+    return conn.execute(
+        update(od)
+        .where(_CURRENT, exists().where(_staged(run_id), _SAME_DATASET))
+        .values(
+            last_seen_run=run_id,
+            last_seen_at=at,
+            record=staged_value(ob.c.record),
+            object_count=staged_value(ob.c.record["object_count"].as_integer()),
+            size_bytes=staged_value(ob.c.record["size_bytes"].as_integer()),
+        )
+    ).rowcount
+
+
+def _add_versions(conn: Connection, run_id: str, at: datetime, *, unchanged: int) -> int:
+    """3. New versions for new and changed datasets; returns how many."""
+    no_current = ~exists().where(_CURRENT, _SAME_DATASET)
+    rec = ob.c.record
+    conn.execute(
+        insert(od).from_select(
+            [
+                "namespace", "name", "service", "source", "region", "scope", "kind", "format", "location",
+                "classification", "personal_data", "special_categories", "criminal_offence_data",
+                "schema_status", "tags", "retention_kind", "retention_active", "symlinks", "content_hash", "record",
+                "object_count", "size_bytes", "first_seen_run", "first_seen_at", "last_seen_run",
+                "last_seen_at", "gone",
+            ],
+            select(
+                ob.c.namespace,
+                ob.c.name,
+                rec["service"].as_string(),
+                rec["source"].as_string(),
+                rec["region"].as_string(),
+                rec["scope"].as_string(),
+                rec["kind"].as_string(),
+                rec["format"].as_string(),
+                rec["location"].as_string(),
+                rec["classification"].as_string(),
+                rec["personal_data"].as_boolean(),
+                rec["special_categories"].as_string(),
+                func.coalesce(rec["criminal_offence_data"].as_boolean(), False),
+                rec["schema_status"].as_string(),
+                rec["tags"],
+                rec[("properties", "retention_control", "kind")].as_string(),
+                rec[("properties", "retention_control", "active")].as_boolean(),
+                case((json_length(rec["symlinks"]) > 0, rec["symlinks"]), else_=null()),
+                ob.c.content_hash,
+                rec,
+                rec["object_count"].as_integer(),
+                rec["size_bytes"].as_integer(),
+                literal(run_id),
+                literal(at, od.c.first_seen_at.type),
+                literal(run_id),
+                literal(at, od.c.last_seen_at.type),
+                literal(False),
+            ).where(_staged(run_id), no_current),
+        )
+    )
+    # INSERT ... SELECT has no portable rowcount: what was inserted is what was not unchanged
+    return conn.execute(select(func.count()).select_from(ob).where(_staged(run_id))).scalar_one() - unchanged
+
+
+def _mark_gone(conn: Connection, run_id: str, at: datetime) -> int:
+    """4. "Gone" versions for the datasets a complete scope no longer holds; returns how many."""
+    missing = and_(
+        _CURRENT,
+        od.c.gone.is_(False),
+        od.c.last_seen_run != run_id,
+        _covered_by_complete_scope(run_id),
+    )
+    gone_ids = [row[0] for row in conn.execute(select(od.c.version_id).where(missing))]
+    for batch in _batches(gone_ids):
+        conn.execute(update(od).where(od.c.version_id.in_(batch)).values(valid_to=at))
+        columns = [c for c in od.c if c.name not in ("version_id", "valid_to", "gone", "first_seen_run",
+                                                      "first_seen_at", "content_hash")]
         conn.execute(
             insert(od).from_select(
-                [
-                    "namespace", "name", "service", "source", "region", "scope", "kind", "format", "location",
-                    "classification", "personal_data", "special_categories", "criminal_offence_data",
-                    "schema_status", "tags", "retention_kind", "retention_active", "symlinks", "content_hash", "record",
-                    "object_count", "size_bytes", "first_seen_run", "first_seen_at", "last_seen_run",
-                    "last_seen_at", "gone",
-                ],
-                select(
-                    ob.c.namespace,
-                    ob.c.name,
-                    rec["service"].as_string(),
-                    rec["source"].as_string(),
-                    rec["region"].as_string(),
-                    rec["scope"].as_string(),
-                    rec["kind"].as_string(),
-                    rec["format"].as_string(),
-                    rec["location"].as_string(),
-                    rec["classification"].as_string(),
-                    rec["personal_data"].as_boolean(),
-                    rec["special_categories"].as_string(),
-                    func.coalesce(rec["criminal_offence_data"].as_boolean(), False),
-                    rec["schema_status"].as_string(),
-                    rec["tags"],
-                    rec[("properties", "retention_control", "kind")].as_string(),
-                    rec[("properties", "retention_control", "active")].as_boolean(),
-                    case((json_length(rec["symlinks"]) > 0, rec["symlinks"]), else_=null()),
-                    ob.c.content_hash,
-                    rec,
-                    rec["object_count"].as_integer(),
-                    rec["size_bytes"].as_integer(),
-                    literal(run_id),
-                    literal(at, od.c.first_seen_at.type),
-                    literal(run_id),
-                    literal(at, od.c.last_seen_at.type),
-                    literal(False),
-                ).where(staged, no_current),
+                [c.name for c in columns] + ["first_seen_run", "first_seen_at", "content_hash", "gone"],
+                select(*columns, literal(run_id), literal(at, od.c.first_seen_at.type), literal("gone"),
+                       true()).where(od.c.version_id.in_(batch)),
             )
         )
-        # INSERT ... SELECT has no portable rowcount: what was inserted is what was not unchanged
-        inserted = conn.execute(select(func.count()).select_from(ob).where(staged)).scalar_one() - unchanged
+    return len(gone_ids)
 
-        # 4. "gone" versions for datasets a complete scope no longer holds
-        missing = and_(
-            current,
-            od.c.gone.is_(False),
-            od.c.last_seen_run != run_id,
-            _covered_by_complete_scope(run_id),
-        )
-        gone_ids = [row[0] for row in conn.execute(select(od.c.version_id).where(missing))]
-        for batch in _batches(gone_ids):
-            conn.execute(update(od).where(od.c.version_id.in_(batch)).values(valid_to=at))
-            columns = [c for c in od.c if c.name not in ("version_id", "valid_to", "gone", "first_seen_run",
-                                                          "first_seen_at", "content_hash")]
-            conn.execute(
-                insert(od).from_select(
-                    [c.name for c in columns] + ["first_seen_run", "first_seen_at", "content_hash", "gone"],
-                    select(*columns, literal(run_id), literal(at, od.c.first_seen_at.type), literal("gone"),
-                           true()).where(od.c.version_id.in_(batch)),
-                )
-            )
 
-        # a changed dataset is closed (1) and added again (3)
-        merge = {"added": inserted - changed, "changed": changed, "unchanged": unchanged, "gone": len(gone_ids)}
-        conn.execute(delete(ob).where(staged))
-        conn.execute(
-            update(harvest_run)
-            .where(harvest_run.c.run_id == run_id)
-            .values(status="complete", finished_at=at, summary={**(summary or {}), "merge": merge})
-        )
-    return merge
+def _complete(conn: Connection, run_id: str, at: datetime, summary: dict[str, Any]) -> None:
+    """5. Drop the run's staging and mark it complete, with its summary."""
+    conn.execute(delete(ob).where(_staged(run_id)))
+    conn.execute(
+        update(harvest_run)
+        .where(harvest_run.c.run_id == run_id)
+        .values(status="complete", finished_at=at, summary=summary)
+    )
 
 
 def fail_run(engine: Engine, run_id: str, reason: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, String, cast, exists, select
 
@@ -37,18 +37,31 @@ from adc.register.forms import (
     RETIRE,
     UPDATE,
 )
+from adc.register.questions import AssignedUser
 from adc.register.store import now
 from adc.register.tables import finding
 from adc.register.tables import history as history_table
+
 
 class TriageRefused(AdcError):
     """An answer that cannot be applied as given; it is recorded and nothing else changes."""
 
 
+class Question(TypedDict):
+    """One finding's question: the keyword arguments of one mapped triage task (an XCom value)."""
+
+    finding_id: int
+    subject: str
+    body: str
+    options: list[str]
+    params: dict[str, str]  # the form, pre-filled
+    assigned_users: list[AssignedUser]
+
+
 # --------------------------------------------------------------------------- asking
 
 
-def requests(engine: Engine, *, asked_by_run: str, team: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+def requests(engine: Engine, *, asked_by_run: str, team: tuple[str, ...] | None = None) -> list[Question]:
     """The triage questions to ask now: one per open high-severity finding not asked about before.
 
     Records a history row per finding (action triage_requested, cause = the asking run) in the same
@@ -72,7 +85,7 @@ def requests(engine: Engine, *, asked_by_run: str, team: tuple[str, ...] | None 
     return questions
 
 
-def question(conn: Connection, row: dict[str, Any], team: tuple[str, ...]) -> dict[str, Any]:
+def question(conn: Connection, row: dict[str, Any], team: tuple[str, ...]) -> Question:
     kind, evidence = row["kind"], row["evidence"] or {}
     prefill: dict[str, str] = {}
     if kind == "unregistered_dataset":
@@ -230,6 +243,14 @@ def apply(engine: Engine, answer: Answer, settings: Settings | None = None) -> d
     raise TriageRefused(f"answer to finding {answer.finding_id} refused, nothing changed: {refusal}")
 
 
+class _Cause(TypedDict):
+    """Who and what caused a change to the register, for its history."""
+
+    actor: str
+    cause_kind: str
+    cause: str
+
+
 def _apply(conn: Connection, answer: Answer, settings: Settings) -> dict[str, Any]:
     if not answer.by:
         raise TriageRefused("the answer names no person")
@@ -247,7 +268,7 @@ def _apply(conn: Connection, answer: Answer, settings: Settings) -> dict[str, An
     params = {k: (v.strip() if isinstance(v, str) else v) for k, v in answer.params.items()}
     reason = params.get("reason") or None
     cause = f"finding {answer.finding_id}"
-    common = {"actor": answer.by, "cause_kind": "triage", "cause": cause}
+    common = _Cause(actor=answer.by, cause_kind="triage", cause=cause)
 
     if answer.option in (ACKNOWLEDGE, DISMISS):
         status = "acknowledged" if answer.option == ACKNOWLEDGE else "dismissed"
@@ -263,7 +284,7 @@ def _apply(conn: Connection, answer: Answer, settings: Settings) -> dict[str, An
                  "name": params.get("name") or _dataset_name(row),
                  "asset_id": params.get("asset_id") or assets.next_asset_id(conn), "location": location}
         record, problems = assets.validate(cells, settings)
-        if problems:
+        if record is None:  # a record, or the problems
             raise TriageRefused("; ".join(problems))
         if assets.get(conn, record.asset_id) is not None:
             raise TriageRefused(f"asset_id: {record.asset_id} already exists (use {ADD!r})")

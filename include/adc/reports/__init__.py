@@ -1,5 +1,5 @@
-"""Reports rendered from the register: HTML through Jinja2 in a sandbox with autoescaping, CSV with
-spreadsheet formula guards.
+"""Reports rendered from the register: HTML through Jinja2 in a sandbox with autoescaping, CSV through
+adc.tabular (spreadsheet formula guards).
 
 ``render(template, **context)`` is the one way ADC renders a template (reports now, the register UI's
 pages later): templates are package data under adc/reports/templates, the environment is sandboxed
@@ -10,16 +10,11 @@ text.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import BaseLoader, PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
-
-from adc.register.assets import spreadsheet_text
 
 
 def sandboxed(loader: BaseLoader) -> SandboxedEnvironment:
@@ -45,12 +40,3 @@ def render(template: str, **context: Any) -> str:
     """Render a packaged template (sandboxed, autoescaped) with ``context``."""
     return environment().get_template(template).render(**context)
 
-
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV with a header; a cell a spreadsheet would run as a formula is guarded (CSV injection)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else spreadsheet_text(str(v)) for v in row])
-    return buffer.getvalue()

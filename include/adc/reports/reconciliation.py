@@ -11,19 +11,19 @@ from typing import Any
 
 from sqlalchemy import Engine, case, select
 
-from adc.register import findings
-from adc.register import KINDS
+from adc.register import KINDS, LIVE, SEVERITIES, findings
 from adc.register.store import now
 from adc.register.tables import asset, finding, reconciliation_run
-from adc.reports import csv_text, render
+from adc.reports import render
+from adc.tabular import csv_text
 
 CSV_COLUMNS = ("finding_id", "kind", "severity", "status", "asset_id", "subject", "source", "summary",
                "first_seen_run", "first_seen_at", "last_seen_run", "last_seen_at", "acknowledged_by", "reason",
                "resolved_by", "evidence")
 
 # most severe first, as findings.list_findings orders the live ones
-_SEVERITY = case({s: i for i, s in enumerate(findings.SEVERITIES)}, value=finding.c.severity,
-                 else_=len(findings.SEVERITIES))
+_SEVERITY = case({s: i for i, s in enumerate(SEVERITIES)}, value=finding.c.severity,
+                 else_=len(SEVERITIES))
 
 
 def gather(engine: Engine) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def gather(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         run = conn.execute(select(reconciliation_run).order_by(reconciliation_run.c.finished_at.desc()).limit(1)
                            ).mappings().first()
-        live = findings.list_findings(conn, status=list(findings.LIVE))
+        live = findings.list_findings(conn, status=list(LIVE))
         # what the latest run resolved, chosen by the database: every run's resolved findings pile up
         resolved = [dict(r) for r in conn.execute(
             select(finding).where(finding.c.status == "resolved", finding.c.resolved_by == run["run_id"])
@@ -47,7 +47,7 @@ def gather(engine: Engine) -> dict[str, Any]:
         "missing": missing,
         "counts": _counts(live),
         "kinds": KINDS,
-        "severities": findings.SEVERITIES,
+        "severities": SEVERITIES,
     }
 
 
@@ -66,10 +66,6 @@ def html(engine: Engine) -> str:
 def csv(engine: Engine) -> str:
     """Live findings, then those the latest run resolved: one row each, evidence as JSON."""
     data = gather(engine)
-    rows = [[_cell(f.get(c)) if c != "evidence" else json.dumps(f["evidence"], sort_keys=True)
-             for c in CSV_COLUMNS] for f in data["findings"] + data["resolved"]]
+    rows = [[f.get(c) if c != "evidence" else json.dumps(f["evidence"], sort_keys=True) for c in CSV_COLUMNS]
+            for f in data["findings"] + data["resolved"]]
     return csv_text(CSV_COLUMNS, rows)
-
-
-def _cell(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value

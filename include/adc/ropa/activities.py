@@ -7,11 +7,11 @@ the same transaction, saying who changed what and why.
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import date, timedelta
 from typing import Any, Literal
 
+from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, field_validator
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -30,9 +30,7 @@ _DURATION = TypeAdapter(timedelta)
 
 def add_months(day: date, months: int) -> date:
     """The same day ``months`` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return day + relativedelta(months=months)
 
 
 def parse_response_time(value: str) -> timedelta:
@@ -96,14 +94,15 @@ class _ActivityBase(BaseModel):
 
 
 # The thirty ICO template columns, each described by its exact heading.
+_ICO_FIELDS: dict[str, Any] = {
+    name: (str | None, Field(None, max_length=MAX_TEXT, description=f"ICO column {letter}: {heading}"))
+    for letter, name, heading in ICO_TEMPLATE
+}
 ActivityRecord = create_model(
     "ActivityRecord",
     __base__=_ActivityBase,
     __doc__="One processing activity: the ICO controller template's columns and what its review needs.",
-    **{
-        name: (str | None, Field(None, max_length=MAX_TEXT, description=f"ICO column {letter}: {heading}"))
-        for letter, name, heading in ICO_TEMPLATE
-    },
+    **_ICO_FIELDS,
 )
 
 # What an owner may propose to change in a review (status has its own option: Retire activity)

@@ -18,13 +18,13 @@ import io
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
+from adc import tabular
 from adc.errors import ImportFileError
-from adc.register.assets import workbook_text
 from adc.ropa import activities
 from adc.ropa.tables import ICO_HEADINGS, ICO_TEMPLATE, review
 
@@ -45,7 +45,6 @@ ADC_COLUMNS: tuple[tuple[str, str], ...] = (
 FIELD_OF_HEADING = {heading: name for _, name, heading in ICO_TEMPLATE} | {h: n for n, h in ADC_COLUMNS}
 HEADING_OF_FIELD = {name: heading for heading, name in FIELD_OF_HEADING.items()}
 REQUIRED = ("Activity ID", "Activity name", "Owner")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
@@ -66,52 +65,29 @@ def rows(records: list[dict[str, Any]], *, adc_columns: bool) -> tuple[list[str]
     return headings, [[_cell(a, f) for f in fields] for a in records]
 
 
-def _inert(value: Any) -> Any:
-    """A text cell a spreadsheet will show rather than run (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
-
-
 def to_csv(records: list[dict[str, Any]], *, adc_columns: bool = False) -> str:
-    headings, data = rows(records, adc_columns=adc_columns)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headings)
-    for row in data:
-        writer.writerow(["" if v is None else _inert(v.isoformat() if isinstance(v, date) else v) for v in row])
-    return out.getvalue()
+    return tabular.csv_text(*rows(records, adc_columns=adc_columns))
 
 
-def to_xlsx(records: list[dict[str, Any]], path: Path) -> None:
+def to_xlsx(records: list[dict[str, Any]], path: Path | BinaryIO) -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
 
     workbook = Workbook()
     template = workbook.active
     template.title = SHEET
-    headings, data = rows(records, adc_columns=False)
-    _write_sheet(template, headings, data, Font, Alignment)
-    adc_sheet = workbook.create_sheet(ADC_SHEET)
+    _write_sheet(template, *rows(records, adc_columns=False))
     fields = [n for n, _ in ADC_COLUMNS]
-    _write_sheet(adc_sheet, [h for _, h in ADC_COLUMNS], [[_cell(a, f) for f in fields] for a in records],
-                 Font, Alignment)
+    _write_sheet(workbook.create_sheet(ADC_SHEET), [h for _, h in ADC_COLUMNS],
+                 [[_cell(a, f) for f in fields] for a in records])
     workbook.save(path)
 
 
-def _write_sheet(sheet, headings: list[str], data: list[list[Any]], Font, Alignment) -> None:  # noqa: N803
-    sheet.append(headings)
+def _write_sheet(sheet, headings: list[str], data: list[list[Any]]) -> None:
+    from openpyxl.styles import Alignment
+
+    tabular.write_sheet(sheet, headings, data)
     for cell in sheet[1]:
-        cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for number, row in enumerate(data, start=2):
-        for column, value in enumerate(row, start=1):
-            text = isinstance(value, str)
-            cell = sheet.cell(row=number, column=column, value=workbook_text(value) if text else value)
-            if text:
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-            elif isinstance(value, date):
-                cell.number_format = "yyyy-mm-dd"
     for index, heading in enumerate(headings, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(60, max(14, len(heading)))
     sheet.freeze_panes = "A2"
@@ -147,8 +123,8 @@ def _read_csv(path: Path) -> list[tuple[str, int, dict[str, Any]]]:
                  if len(v) > len(headings) and any(c.strip() for c in v[len(headings):])]
     if long_rows:
         raise ImportFileError(str(path), long_rows)
-    return [("row", number, dict(zip(headings, values))) for number, values in enumerate(table[1:], start=2)
-            if any(v.strip() for v in values)]
+    return [("row", number, dict(zip(headings, values, strict=False)))
+            for number, values in enumerate(table[1:], start=2) if any(v.strip() for v in values)]
 
 
 def _read_xlsx(path: Path) -> list[tuple[str, int, dict[str, Any]]]:
@@ -168,7 +144,7 @@ def _read_xlsx(path: Path) -> list[tuple[str, int, dict[str, Any]]]:
         if len(extra) != len(template):
             raise ImportFileError(str(path), [f"sheet {SHEET!r} has {len(template)} rows but sheet {ADC_SHEET!r} "
                                               f"has {len(extra)}: they must match row for row"])
-        template = [(n, {**a, **b}) for (n, a), (_, b) in zip(template, extra)]
+        template = [(n, {**a, **b}) for (n, a), (_, b) in zip(template, extra, strict=True)]
     headings = list(template[0][1]) if template else list(ICO_HEADINGS)
     _check_headings(path, headings)
     return [(f"sheet {SHEET!r} row", number, values) for number, values in template[1:]
@@ -182,7 +158,7 @@ def _sheet_rows(sheet) -> list[tuple[int, dict[str, Any]]]:
     headings = [str(h).strip() if h is not None else "" for h in rows_[0]]
     result = [(1, {h: h for h in headings if h})]
     for number, values in enumerate(rows_[1:], start=2):
-        result.append((number, {h: v for h, v in zip(headings, values) if h}))
+        result.append((number, {h: v for h, v in zip(headings, values, strict=False) if h}))
     return result
 
 
@@ -203,9 +179,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, str):
-        value = value.strip()
-        if value[:1] == "'" and value[1:2] in _FORMULA:
-            value = value[1:]
+        value = tabular.unguarded(value.strip())
         if match := _UK_DATE.match(value):
             day, month, year = match.groups()
             value = f"{year}-{int(month):02d}-{int(day):02d}"
@@ -221,7 +195,8 @@ def parse(path: Path) -> list[Any]:
         data = {FIELD_OF_HEADING[h]: _plain(v) for h, v in values.items() if h in FIELD_OF_HEADING}
         activity_id = str(data.get("activity_id") or "")
         if activity_id in first_row:
-            problems.append(f"{where} {number}, column 'Activity ID': {activity_id} is also in {first_row[activity_id]}")
+            problems.append(f"{where} {number}, column 'Activity ID': {activity_id} is also in "
+                            f"{first_row[activity_id]}")
         first_row.setdefault(activity_id, f"{where} {number}")
         try:
             records.append(activities.validate(data))

@@ -12,6 +12,8 @@ approval or an escalation), each followed by a task that records the answer.
 
 from __future__ import annotations
 
+from typing import Any
+
 DAG_ID = "adc_ropa_review"
 GROUP = "review"
 QUESTION_TASK = f"{GROUP}.question"
@@ -38,19 +40,19 @@ DEFAULTS = {"owner": [ESCALATE], "approval": None, "escalation": None}
 
 # "null" in the types keeps the UI from insisting on a value: whether one is needed depends on the
 # option chosen, which ADC checks when it records the answer.
-COMMENT = {
+COMMENT: dict[str, Any] = {
     "default": "",
     "type": ["string", "null"],
     "title": "Comment",
     "description": f"Your reasons. Needed for {CHANGE}, {RETIRE}, {ESCALATE} and {REJECT}.",
     "format": "multiline",
 }
-PROPOSED_CHANGES = {
+PROPOSED_CHANGES: dict[str, Any] = {
     "default": {},
     "type": ["object", "null"],
     "title": "Proposed changes",
     "description": f'With "{CHANGE}": the fields to change and their new values as JSON, using the keys '
     'shown in the record, e.g. {"retention_schedule": "RS-07 (3 years)", "linked_assets": ["IA-0031"]}.',
 }
-FIELDS = {"comment": COMMENT, "proposed_changes": PROPOSED_CHANGES}
+FIELDS: dict[str, dict[str, Any]] = {"comment": COMMENT, "proposed_changes": PROPOSED_CHANGES}
 FIELDS_OF = {"owner": ("comment", "proposed_changes"), "approval": ("comment",), "escalation": ("comment",)}

@@ -74,11 +74,11 @@ def record(engine: Engine, answer: Answer, *, team: tuple[str, ...]) -> dict[str
     """Record one answer and act on it; returns a summary for the task log."""
     with engine.begin() as conn:
         exclusive(conn, "ropa")
-        step = conn.execute(select(review_step).where(review_step.c.step_id == answer.step_id)).mappings().first()
-        if step is None:
+        found = conn.execute(select(review_step).where(review_step.c.step_id == answer.step_id)).mappings().first()
+        if found is None:
             raise ReviewRefused(f"no review step {answer.step_id} in this register (is ADC_REGISTER_URL the same "
                                 "for every task?)")
-        step = dict(step)
+        step = dict(found)
         current = dict(conn.execute(select(review).where(review.c.review_id == step["review_id"])).mappings().one())
         summary = {"step_id": step["step_id"], "review_id": step["review_id"], "activity_id": current["activity_id"],
                    "kind": step["kind"], "by": answer.responded_by}
@@ -96,7 +96,7 @@ def record(engine: Engine, answer: Answer, *, team: tuple[str, ...]) -> dict[str
         return {**summary, "result": result}
 
 
-def follow_up(engine: Engine, step_id: str) -> dict[str, Any] | None:
+def follow_up(engine: Engine, step_id: str) -> reviews.Question | None:
     """The question the answer to ``step_id`` called for (approval or escalation), or None."""
     with engine.connect() as conn:
         return reviews.follow_up(conn, step_id)
@@ -143,27 +143,26 @@ def _owner(conn: Connection, step: dict, current: dict, answer: Answer, team: tu
         reviews.ask_escalation(conn, current, {**step, "comment": None}, team=team, at=now(), reason=reason,
                                place=_next_place(step))
         return "escalated"
-    _check_responder(step, answer, team)
-    activity = activities.get(conn, current["activity_id"])
+    by = _check_responder(step, answer, team)
+    activity = reviews.reviewed_activity(conn, current)
     comment, changes = _owner_form(answer, activity)
     _answered(conn, step, answer, status="answered", comment=comment, changes=changes)
-    owner_step = {**step, "answered_by": answer.responded_by, "option": answer.option, "comment": comment}
+    owner_step = {**step, "answered_by": by, "option": answer.option, "comment": comment}
     if answer.option == CONFIRM:
-        _complete(conn, current, activity, outcome="confirmed", answered_by=answer.responded_by, approved_by=None,
+        _complete(conn, current, activity, outcome="confirmed", answered_by=by, approved_by=None,
                   applied={}, day=answer.responded_at.date())
         return "confirmed"
     if answer.option == ESCALATE:
-        _set_review(conn, current["review_id"], {"status": "escalated", "answered_by": answer.responded_by},
-                    action="escalated", actor=answer.responded_by, at=answer.responded_at)
+        _set_review(conn, current["review_id"], {"status": "escalated", "answered_by": by},
+                    action="escalated", actor=by, at=answer.responded_at)
         reviews.ask_escalation(conn, current, owner_step, team=team, at=now(),
-                               reason=f"{answer.responded_by} chose to escalate", place=_next_place(step))
+                               reason=f"{by} chose to escalate", place=_next_place(step))
         return "escalated"
     proposed = {"status": "retired"} if answer.option == RETIRE else changes
     _set_review(conn, current["review_id"],
-                {"status": "awaiting_approval", "answered_by": answer.responded_by, "proposed_changes": proposed},
-                action="proposed", actor=answer.responded_by, at=answer.responded_at)
-    current = {**current, "status": "awaiting_approval", "answered_by": answer.responded_by,
-               "proposed_changes": proposed}
+                {"status": "awaiting_approval", "answered_by": by, "proposed_changes": proposed},
+                action="proposed", actor=by, at=answer.responded_at)
+    current = {**current, "status": "awaiting_approval", "answered_by": by, "proposed_changes": proposed}
     reviews.ask_approval(conn, current, owner_step, team=team, at=now(), place=_next_place(step))
     return "awaiting_approval"
 
@@ -229,9 +228,9 @@ def _proposed_changes(value: Any, activity: dict[str, Any]) -> dict[str, Any]:
 def _approval(conn: Connection, step: dict, current: dict, answer: Answer, team: tuple[str, ...]) -> str:
     if answer.responded_by is not None and answer.responded_by == current["answered_by"]:
         raise NotEntitled(f"four eyes: {answer.responded_by} proposed this and cannot also approve it")
-    _check_responder(step, answer)
-    if answer.responded_by not in team:
-        raise NotEntitled(f"{answer.responded_by} is not in the data protection team ({', '.join(team) or 'empty'})")
+    by = _check_responder(step, answer)
+    if by not in team:
+        raise NotEntitled(f"{by} is not in the data protection team ({', '.join(team) or 'empty'})")
     comment = _comment(answer.params)
     if answer.option not in (APPROVE, REJECT):
         raise ReviewRefused(f"option {answer.option!r} is not one of {APPROVE}, {REJECT}")
@@ -244,23 +243,23 @@ def _approval(conn: Connection, step: dict, current: dict, answer: Answer, team:
         retiring = proposed.get("status") == "retired"
         try:
             applied = activities.change(conn, activity_id, proposed, action="retired" if retiring else "updated",
-                                        actor=answer.responded_by, cause_kind="review", cause=current["review_id"])
+                                        actor=by, cause_kind="review", cause=current["review_id"])
         except ValueError as exc:
             raise ReviewRefused(f"the proposal no longer makes a valid record: {exc}") from None
     _answered(conn, step, answer, status="answered", comment=comment)
     outcome = ("retired" if proposed.get("status") == "retired" else "changed") if answer.option == APPROVE \
         else "changes_rejected"
-    _complete(conn, current, activities.get(conn, activity_id), outcome=outcome, answered_by=current["answered_by"],
-              approved_by=answer.responded_by, applied=applied, day=answer.responded_at.date())
+    _complete(conn, current, reviews.reviewed_activity(conn, current), outcome=outcome,
+              answered_by=current["answered_by"], approved_by=by, applied=applied, day=answer.responded_at.date())
     return outcome
 
 
 def _escalation(conn: Connection, step: dict, current: dict, answer: Answer, team: tuple[str, ...]) -> str:
-    _check_responder(step, answer, team)
+    by = _check_responder(step, answer, team)
     comment = _comment(answer.params)
     _answered(conn, step, answer, status="answered", comment=comment)
     history.record(conn, entity_kind="review", entity_id=current["review_id"], action="escalation acknowledged",
-                   actor=answer.responded_by, cause_kind="review", cause=step["step_id"],
+                   actor=by, cause_kind="review", cause=step["step_id"],
                    changes={"comment": [None, comment]} if comment else None, at=answer.responded_at)
     return "acknowledged"
 
@@ -268,12 +267,13 @@ def _escalation(conn: Connection, step: dict, current: dict, answer: Answer, tea
 # --------------------------------------------------------------------------- writes
 
 
-def _check_responder(step: dict, answer: Answer, team: tuple[str, ...] = ()) -> None:
-    """The person was asked this step (the register says whom), or is in the data protection team."""
+def _check_responder(step: dict, answer: Answer, team: tuple[str, ...] = ()) -> str:
+    """Who answered: someone asked this step (the register says whom), or in the data protection team."""
     if answer.responded_by is None:
         raise NotEntitled("no one answered")
     if answer.responded_by not in (*step["assigned_to"], *team):
         raise NotEntitled(f"{answer.responded_by} is not assigned this task ({', '.join(step['assigned_to'])})")
+    return answer.responded_by
 
 
 def _attempted(conn: Connection, step: dict, answer: Answer, reason: str) -> None:

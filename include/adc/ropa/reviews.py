@@ -14,24 +14,40 @@ retried task gets the same questions back, in the same order.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, TypedDict
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, update
 
+from adc.errors import AdcError
 from adc.register import history
 from adc.register.db import exclusive
 from adc.register.history import SYSTEM_ACTOR
+from adc.register.questions import AssignedUser
 from adc.ropa import activities, packs
 from adc.ropa.forms import DAG_ID, QUESTION_TASK, RETIRE
 from adc.ropa.schedule import Candidate, as_of, candidates
 from adc.ropa.tables import processing_activity, review, review_step
 
 
+class Question(TypedDict):
+    """A review step as the argument of its task (an XCom value): what ``question`` builds."""
+
+    step_id: str
+    kind: str  # owner, approval or escalation
+    review_label: str  # the task's label in the UI
+    subject: str
+    body: str  # the review pack
+    assigned_users: list[AssignedUser]
+    response_timeout: timedelta | None
+    deadline: datetime | None
+
+
 def issue(
     engine: Engine, *, dag_run_id: str, team: tuple[str, ...], when: datetime | None = None,
     tag_key: str = "ropa:activity", dag_id: str = DAG_ID,
-) -> list[dict[str, Any]]:
+) -> list[Question]:
     """Open reviews and ask owners (and re-ask approvers) for everything that needs it now.
 
     Returns the questions, one per review, in map order: the arguments of the mapped review group.
@@ -58,7 +74,7 @@ def issue(
 
 def _next_map_index(conn: Connection, dag_run_id: str) -> int:
     return conn.execute(select(func.count()).select_from(review_step).where(
-        review_step.c.dag_run_id == dag_run_id, review_step.c.task_id == QUESTION_TASK)).scalar()
+        review_step.c.dag_run_id == dag_run_id, review_step.c.task_id == QUESTION_TASK)).scalar_one()
 
 
 def open_review(conn: Connection, item: Candidate, *, at: datetime) -> dict[str, Any]:
@@ -109,7 +125,7 @@ def ask_approval(
         _note(conn, current["review_id"], f"no one in the data protection team other than {answered_by} can "
                                           "approve (set ADC_DATA_PROTECTION_TEAM)", at)
         return None
-    activity = activities.get(conn, current["activity_id"])
+    activity = reviewed_activity(conn, current)
     proposed = current["proposed_changes"] or {}
     pack = packs.approval_pack(
         activity, review_id=current["review_id"], option=owner_step["option"], answered_by=answered_by,
@@ -130,12 +146,20 @@ def ask_escalation(
     if not team:
         _note(conn, current["review_id"], "escalated, but ADC_DATA_PROTECTION_TEAM names no one to tell", at)
         return None
-    activity = activities.get(conn, current["activity_id"])
+    activity = reviewed_activity(conn, current)
     pack = packs.escalation_pack(activity, review_id=current["review_id"], owner=activity["owner"],
                                  deadline=owner_step["deadline"], reason=reason, comment=owner_step["comment"])
     return _add_step(conn, current["review_id"], "escalation", assigned=list(team), follows=owner_step["step_id"],
                      at=at, deadline=None, pack=pack, place=place,
                      subject=f"Escalated: review of {activity['activity_id']} {activity['name']} ({reason})")
+
+
+def reviewed_activity(conn: Connection, current: Mapping[str, Any]) -> dict[str, Any]:
+    """The activity a review is of (the review's foreign key holds it in the register)."""
+    activity = activities.get(conn, current["activity_id"])
+    if activity is None:
+        raise AdcError(f"review {current['review_id']}: no activity {current['activity_id']} in the register")
+    return activity
 
 
 def _add_step(
@@ -182,7 +206,7 @@ def _last_answered_owner_step(conn: Connection, review_id: str) -> dict[str, Any
         .order_by(review_step.c.attempt.desc()).limit(1)).mappings().one())
 
 
-def question(row: dict[str, Any]) -> dict[str, Any]:
+def question(row: Mapping[str, Any] | RowMapping) -> Question:
     """One step (joined with its activity) as a review task's question.
 
     Subject and body travel as XCom values: Airflow never renders them as templates.
@@ -199,14 +223,14 @@ def question(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def questions(conn: Connection, dag_run_id: str) -> list[dict[str, Any]]:
+def questions(conn: Connection, dag_run_id: str) -> list[Question]:
     """The first questions of one DAG run's review groups, in map order."""
     query = _steps_with_activity().where(review_step.c.dag_run_id == dag_run_id,
                                          review_step.c.task_id == QUESTION_TASK)
     return [question(row) for row in conn.execute(query.order_by(review_step.c.map_index)).mappings()]
 
 
-def follow_up(conn: Connection, step_id: str) -> dict[str, Any] | None:
+def follow_up(conn: Connection, step_id: str) -> Question | None:
     """The question an answer called for (an approval or an escalation), if any."""
     query = _steps_with_activity().where(review_step.c.follows == step_id)
     row = conn.execute(query.order_by(review_step.c.attempt.desc()).limit(1)).mappings().first()

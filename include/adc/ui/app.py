@@ -31,10 +31,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adc.errors import AdcError
 from adc.register.findings import FindingError, FindingNotFound
 from adc.ui.auth import Csrf, Person
-from adc.ui.deps import MAX_REASON, render
+from adc.ui.deps import render
 from adc.ui.routes import activities, api, assets, dashboard, downloads, findings
-
-__all__ = ["MAX_REASON", "create_app"]  # MAX_REASON: the longest reason the acknowledge routes take
 
 SECURITY_HEADERS = {
     # no script at all, nothing from anywhere but this app; framed only by Airflow's own pages

@@ -21,7 +21,6 @@ last seen is left out.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -30,10 +29,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, BinaryIO
+from typing import IO, Any
 
-from sqlalchemy import Connection, Date, Engine, Table, select
+from sqlalchemy import Connection, Date, Engine, MappingResult, Table, select
+from typing_extensions import Buffer
 
+from adc import tabular
 from adc.errors import AdcError
 from adc.register import assets
 from adc.register.tables import asset, finding, history
@@ -182,16 +183,11 @@ def findings_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- writing the pack
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
+def _cell(value: Any) -> Any:
+    """Structures (history's changes, a finding's evidence) as JSON; adc.tabular writes the rest."""
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True, default=str)
-    return assets.spreadsheet_text(str(value))
+    return value
 
 
 @dataclass
@@ -218,32 +214,26 @@ class _Pack:
         info.compress_type = zipfile.ZIP_DEFLATED
         digest = hashlib.sha256()
         with self.archive.open(info, "w", force_zip64=True) as raw:
-            hashing = _Hashing(raw, digest)
+            hashing = io.BufferedWriter(_Hashing(raw, digest))
             with io.TextIOWrapper(hashing, encoding="utf-8", newline="") as handle:
                 yield handle
         self.sums[name] = digest.hexdigest()
 
-    def table(self, name: str, columns: list[str], rows: Iterable[Mapping[str, Any]]) -> None:
-        count = 0
+    def table(self, name: str, columns: list[str], rows: Iterable[Mapping[str, Any]] | MappingResult) -> None:
         with self.text(name) as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
-                count += 1
-        self.rows[name] = count
+            self.rows[name] = tabular.write_csv(handle, columns, ([_cell(row.get(c)) for c in columns] for row in rows))
 
 
 class _Hashing(io.RawIOBase):
     """A write-only stream that hashes what passes through it."""
 
-    def __init__(self, raw: BinaryIO, digest) -> None:
+    def __init__(self, raw: IO[bytes], digest: hashlib._Hash) -> None:
         self._raw, self._digest = raw, digest
 
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
+    def write(self, data: Buffer) -> int:
         self._digest.update(data)
         return self._raw.write(data)
 
@@ -267,7 +257,7 @@ def evidence_file(step_id: str) -> str:
     return f"evidence/{review_id}/{kind}-{attempt}.md"
 
 
-def build(engine: Engine, out: BinaryIO, *, at: datetime, generated_by: str, requested: str | None = None,
+def build(engine: Engine, out: IO[bytes], *, at: datetime, generated_by: str, requested: str | None = None,
           now: datetime | None = None) -> dict[str, Any]:
     """Write the audit pack as of ``at`` (see ``cutoff``) to ``out``; returns what pack.json says, and
     each file's checksum under "files".

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, case, cast, func, or_, select
 
 from adc.config import Settings
 from adc.errors import AdcError
@@ -299,9 +299,9 @@ def neighbours(conn: Connection, asset_id: str, identities: list[DatasetId], dat
         query = select(od.c.namespace, od.c.name, od.c.symlinks).where(
             od.c.valid_to.is_(None), od.c.gone.is_(False), od.c.symlinks.is_not(None),
             cast(od.c.symlinks, String).contains(f'"{namespace}"', autoescape=True))
-        for row in conn.execute(query):
-            source = DatasetId(row.namespace, row.name)
-            for link in row.symlinks:
+        for symlinked in conn.execute(query):
+            source = DatasetId(symlinked.namespace, symlinked.name)
+            for link in symlinked.symlinks:
                 target = DatasetId(link["namespace"], link["name"])
                 if any(i.covers(target) for i in identities) and not any(i.covers(source) for i in identities):
                     total += 1
@@ -338,8 +338,8 @@ class FindingFilter:
         status = (values.get("status") if values.get("status") is not None else "open") or ""
         return cls(
             status=status if status in (*STATUSES, "live", "") else "open",
-            kind=values.get("kind") if values.get("kind") in KINDS else "",
-            severity=values.get("severity") if values.get("severity") in SEVERITIES else "",
+            kind=kind if (kind := values.get("kind") or "") in KINDS else "",
+            severity=severity if (severity := values.get("severity") or "") in SEVERITIES else "",
             asset=(values.get("asset") or "").strip()[:32],
         )
 
@@ -354,7 +354,7 @@ _RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=finding.c.severity,
 def search_findings(conn: Connection, flt: FindingFilter, *, after: str | None = None,
                     limit: int = PAGE_SIZE) -> Page:
     """One page of findings, most severe first then oldest; ``after`` is "<severity rank>:<finding id>"."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if flt.status:
         conditions.append(finding.c.status.in_(LIVE if flt.status == "live" else (flt.status,)))
     if flt.kind:
@@ -370,7 +370,9 @@ def search_findings(conn: Connection, flt: FindingFilter, *, after: str | None =
             raise PageKeyError(f"after={after!r} is not a place in the findings list: it is <severity rank>:"
                                "<finding id>, as next_after gives it")
         rank, _, last_id = after.partition(":")
-        query = query.where(or_(_RANK > int(rank), and_(_RANK == int(rank), finding.c.finding_id > int(last_id))))
+        severity_rank = _RANK  # the SQL expression, on the left so SQLAlchemy builds the comparison
+        query = query.where(or_(severity_rank > int(rank),
+                                and_(severity_rank == int(rank), finding.c.finding_id > int(last_id))))
     rows = [dict(r) for r in conn.execute(query.order_by(_RANK, finding.c.finding_id).limit(limit + 1)).mappings()]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -416,7 +418,8 @@ def finding_summary(conn: Connection) -> dict[str, Any]:
     """Open findings by kind and severity, and how many findings are in each status."""
     from adc.register.findings import counts
 
-    by_status = dict(conn.execute(select(finding.c.status, func.count()).group_by(finding.c.status)).all())
+    by_status: dict[str, int] = dict(
+        conn.execute(select(finding.c.status, func.count()).group_by(finding.c.status)).all())
     return {"open": counts(conn, ("open",)), "by_status": by_status}
 
 
@@ -428,10 +431,10 @@ def review_summary(conn: Connection, today: date) -> dict[str, Any]:
         .where(pa.c.status != "retired").order_by(pa.c.next_review_due, pa.c.activity_id)).mappings()]
     overdue = [a for a in activities if a["next_review_due"] < today]
     due = [a for a in activities if a["next_review_due"] >= today and review_window_opens(a) <= today]
-    under_way = dict(conn.execute(select(review.c.status, func.count()).where(review.c.status != "completed")
-                                  .group_by(review.c.status)).all())
+    under_way: dict[str, int] = dict(conn.execute(
+        select(review.c.status, func.count()).where(review.c.status != "completed").group_by(review.c.status)).all())
     year_ago = datetime.combine(today - timedelta(days=365), time.min, tzinfo=UTC)
-    completed = dict(conn.execute(
+    completed: dict[str, int] = dict(conn.execute(
         select(review.c.outcome, func.count()).where(review.c.status == "completed", review.c.closed_at >= year_ago)
         .group_by(review.c.outcome)).all())
     return {"activities": len(activities), "overdue": overdue, "due": due, "under_way": under_way,
@@ -475,9 +478,9 @@ def coverage_history(conn: Connection, limit: int = 30) -> list[CoveragePoint]:
         return []
     runs = sorted(runs, key=lambda r: r.finished_at)
     od = observed_dataset
-    began = dict(conn.execute(select(od.c.first_seen_at, func.count()).where(od.c.gone.is_(False))
+    began: dict[datetime, int] = dict(conn.execute(select(od.c.first_seen_at, func.count()).where(od.c.gone.is_(False))
                               .group_by(od.c.first_seen_at)).all())
-    ended = dict(conn.execute(select(od.c.valid_to, func.count()).where(od.c.gone.is_(False),
+    ended: dict[datetime, int] = dict(conn.execute(select(od.c.valid_to, func.count()).where(od.c.gone.is_(False),
                                                                         od.c.valid_to.is_not(None))
                               .group_by(od.c.valid_to)).all())
     scopes: dict[str, dict[str, int]] = {}
@@ -539,7 +542,8 @@ def activity_page(conn: Connection, activity_id: str) -> dict[str, Any] | None:
         return None
     linked = {row["asset_id"]: dict(row) for row in conn.execute(
         select(asset.c.asset_id, asset.c.name, asset.c.status, asset.c.owner, asset.c.personal_data,
-               asset.c.special_categories, asset.c.criminal_offence_data).where(asset.c.asset_id.in_(activity["linked_assets"]))).mappings()}
+               asset.c.special_categories, asset.c.criminal_offence_data)
+        .where(asset.c.asset_id.in_(activity["linked_assets"]))).mappings()}
     return {
         "activity": activity,
         "assets": [linked.get(a, {"asset_id": a, "registered": False}) for a in activity["linked_assets"]],

@@ -1,31 +1,33 @@
-"""One adc_ropa_review run on the session's Airflow, with the situations the RoPA tests answer.
+"""Review data of a module's own on the session's Airflow, and the helpers the RoPA tests share.
 
-Planted in the register before the run (on top of the demo RoPA):
-- PA-004 Complaints handling (carol): overdue, as in the demo;
-- PA-001 Residency casework (alice): a hostile purpose and a hostile unregistered dataset tagged
-  ropa:activity=PA-001, so its pack carries "{{ conn.aws_default.password }}" and "<script>";
-- PA-005 Equality monitoring (gita): due today, with the survey dataset a harvest finds (answered
-  in the browser test, whose screenshot is the README's);
-- PA-006 Payroll and HR (frank): a new special-category finding and a 15 s response time, left
-  unanswered so it escalates;
-- PA-002 Biometric enrolment (bob): due today; bob proposes a change and the browser test shows
-  that only the data protection team, not bob, can approve it in the UI;
-- PA-003 Appointment booking (carol): due today, for the forgery tests (answers written into XCom,
-  tasks marked by hand), which nothing else answers.
+Other e2e modules (harvests whose reconciliation starts adc_ropa_review runs) can ask the demo's
+activities before any test here runs. So each module plants copies of demo activities under ids
+that nothing else touches (test_ropa_review_e2e PA-1xx, test_ropa_review_browser PA-2xx,
+test_forgery_e2e PA-3xx), each due today and carrying the situations its tests answer, triggers an
+adc_ropa_review run of its own and waits until every copy is asked (by that run or any other: the
+tests find steps by activity). ``start_reviews`` does this for the module's ``review_run`` fixture.
+
+What can be planted on a copy:
+- a hostile purpose ("Casework {{ conn.aws_default.password }} <script>...") and a hostile
+  unregistered dataset tagged ropa:activity=<copy>, so its pack carries both;
+- other field values, e.g. a 15 s response time so an unanswered review escalates within the test;
+- a new special-category finding (classification_mismatch) on one of its linked assets;
+- a copy of PA-005 Equality monitoring gets the survey dataset a harvest finds in its bucket (its
+  pack shows it: the README's screenshot), unless a harvest already found it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 HOSTILE = "{{ conn.aws_default.password }} <script>alert(1)</script>"
-ACTIVITIES = ("PA-001", "PA-002", "PA-003", "PA-004", "PA-005", "PA-006")
 
 
 @dataclass
@@ -84,51 +86,72 @@ class ReviewRun:
         return json.loads(self.airflow.env["AIRFLOW_CONN_AWS_DEFAULT"])["password"]
 
 
-def _plant(engine) -> None:
+def _plant(engine, clones: dict[str, str], *, hostile: tuple[str, ...], changes: dict[str, dict[str, Any]],
+           special_category: dict[str, tuple[str, str]]) -> None:
+    from adc.demo.content import ROPA_CSV
+    from adc.demo.ropa import AS_OF
     from adc.register.tables import finding, observed_dataset
-    from adc.ropa import activities
-    from adc.ropa.tables import processing_activity
+    from adc.ropa import exports
+    from adc.ropa.schedule import activity_tag_key
 
-    at = datetime.now(UTC)
-    sandbox, name = "s3://dcr-e2e-sandbox", f"tmp/{HOSTILE}"
-    with engine.begin() as conn:
-        activities.change(conn, "PA-001", {"purpose_of_processing": f"Casework {HOSTILE}"}, action="updated",
-                          actor="e2e", cause_kind="import", cause="e2e")
-        due_today = processing_activity.c.activity_id.in_(("PA-002", "PA-003", "PA-005"))
-        conn.execute(update(processing_activity).where(due_today)
-                     .values(next_review_due=date.today()))
-        conn.execute(update(processing_activity).where(processing_activity.c.activity_id == "PA-006")
-                     .values(response_time="PT15S"))
-        # what a harvest finds in PA-005's survey bucket (its pack shows it), unless one already ran
-        survey = (observed_dataset.c.namespace == "s3://dcr-prod-equality-monitoring") & (
-            observed_dataset.c.name == "survey")
-        if conn.execute(select(observed_dataset.c.name).where(survey)).first() is None:
-            conn.execute(insert(observed_dataset).values(
-                namespace="s3://dcr-prod-equality-monitoring", name="survey", service="s3", source="e2e",
-                scope="dcr-prod-equality-monitoring", kind="table", format="csv", classification="special_category",
-                personal_data=True, special_categories="racial_or_ethnic_origin,religious_or_philosophical_beliefs,"
-                "health,sex_life_or_sexual_orientation", content_hash="e2e", record={"tags": {}},
-                first_seen_run="e2e", first_seen_at=at, last_seen_run="e2e", last_seen_at=at))
+    at, today = datetime.now(UTC), date.today()
+
+    def dataset(namespace: str, name: str, **values: Any) -> None:
         conn.execute(insert(observed_dataset).values(
-            namespace=sandbox, name=name, service="s3", source="e2e", scope=sandbox, kind="table", format="csv",
-            classification="personal", personal_data=True, content_hash="e2e",
-            record={"tags": {"ropa:activity": "PA-001", "note": HOSTILE}}, first_seen_run="e2e", first_seen_at=at,
-            last_seen_run="e2e", last_seen_at=at))
-        for kind, asset_id, namespace, summary in (
-            ("unregistered_dataset", None, sandbox, f"personal data, tagged PA-001: {HOSTILE}"),
-            ("classification_mismatch", "IA-0006", None, "union_subs_deduction is trade union membership"),
-        ):
-            conn.execute(insert(finding).values(
-                kind=kind, subject=f"e2e/{kind}", severity="high", status="open", asset_id=asset_id,
-                namespace=namespace, name=name if namespace else None, summary=summary, first_seen_run="e2e",
-                first_seen_at=at, last_seen_run="e2e", last_seen_at=at))
+            namespace=namespace, name=name, service="s3", source="e2e", scope=namespace.removeprefix("s3://"),
+            kind="table", format="csv", personal_data=True, content_hash="e2e", first_seen_run="e2e",
+            first_seen_at=at, last_seen_run="e2e", last_seen_at=at, **values))
+
+    def new_finding(clone_id: str, kind: str, summary: str, **values: Any) -> None:
+        conn.execute(insert(finding).values(
+            kind=kind, subject=f"e2e/{clone_id}/{kind}", severity="high", status="open", summary=summary,
+            first_seen_run="e2e", first_seen_at=at, last_seen_run="e2e", last_seen_at=at, **values))
+
+    # the findings first, the copies last: a review run started meanwhile asks a copy with all of it or not at all
+    with engine.begin() as conn:
+        if "PA-005" in clones.values():
+            survey = (observed_dataset.c.namespace == "s3://dcr-prod-equality-monitoring") & (
+                observed_dataset.c.name == "survey")
+            if conn.execute(select(observed_dataset.c.name).where(survey)).first() is None:
+                dataset("s3://dcr-prod-equality-monitoring", "survey", classification="special_category",
+                        special_categories="racial_or_ethnic_origin,religious_or_philosophical_beliefs,health,"
+                        "sex_life_or_sexual_orientation", record={"tags": {}})
+        for clone_id in hostile:
+            sandbox, name = "s3://dcr-e2e-sandbox", f"tmp/{clone_id}/{HOSTILE}"
+            dataset(sandbox, name, classification="personal",
+                    record={"tags": {activity_tag_key(): clone_id, "note": HOSTILE}})
+            new_finding(clone_id, "unregistered_dataset", f"personal data, tagged {clone_id}: {HOSTILE}",
+                        namespace=sandbox, name=name)
+        for clone_id, (asset_id, summary) in special_category.items():
+            new_finding(clone_id, "classification_mismatch", summary, asset_id=asset_id)
+
+    demo = {record.activity_id: record for record in exports.parse(ROPA_CSV)}
+    shift = today - AS_OF  # dated as adc.demo.ropa.load dates the demo's own
+    exports.save_records(engine, [
+        demo[of].model_copy(update={
+            "activity_id": clone_id, "last_reviewed": demo[of].last_reviewed + shift, "next_review_due": today,
+            **({"purpose_of_processing": f"Casework {HOSTILE}"} if clone_id in hostile else {}),
+            **changes.get(clone_id, {})})
+        for clone_id, of in clones.items()
+    ], source=ROPA_CSV, actor="e2e")
 
 
 @pytest.fixture(scope="session")
-def review_run(airflow) -> ReviewRun:
-    """The planted register, one triggered adc_ropa_review run, and every owner asked."""
-    _plant(airflow.engine)
-    run = ReviewRun(airflow=airflow, run_id=airflow.trigger("adc_ropa_review"))
-    for activity_id in ACTIVITIES:
-        run.wait_for_step(activity_id, status=None)  # PA-006 may time out as soon as it is asked
-    return run
+def start_reviews(airflow) -> Callable[..., ReviewRun]:
+    """Plant copies of demo activities, trigger adc_ropa_review and wait until every copy is asked.
+
+    ``clones`` maps each copy's id (PA-nnn, of the calling module's own) to the demo activity it
+    copies (owner, linked assets and record as in the demo, due today). ``hostile``: the copies given
+    a hostile purpose and a hostile unregistered dataset tagged with them; ``changes``: other values
+    per copy; ``special_category``: per copy, (a linked asset, summary) of a new classification_mismatch.
+    """
+    def start(clones: dict[str, str], *, hostile: tuple[str, ...] = (),
+              changes: dict[str, dict[str, Any]] | None = None,
+              special_category: dict[str, tuple[str, str]] | None = None) -> ReviewRun:
+        _plant(airflow.engine, clones, hostile=hostile, changes=changes or {}, special_category=special_category or {})
+        run = ReviewRun(airflow=airflow, run_id=airflow.trigger("adc_ropa_review"))
+        for clone_id in clones:
+            run.wait_for_step(clone_id, status=None)  # a 15 s response time may time out as soon as it is asked
+        return run
+
+    return start

@@ -1,6 +1,11 @@
 """A reviewer answers a RoPA review in Airflow's UI (headless Chromium) and the outcome lands in the register;
 the person who proposed a change is refused its approval there, and the DPO gives it.
 
+This module's own copies of demo activities (tests/e2e/ropa/conftest.py), asked in its own review run:
+PA-205, Equality monitoring (gita), confirmed in the browser; PA-201, Residency application casework
+(alice), whose hostile purpose shows as text; PA-202, Biometric enrolment (bob), whose change bob
+proposes and only the data protection team can approve.
+
 Screenshots go to test-results/; with ADC_UPDATE_SCREENSHOTS=1 the review task page is also saved
 as docs/screenshots/ropa-review-task.png (the README's picture).
 """
@@ -22,6 +27,11 @@ ROOT = Path(__file__).resolve().parents[3]
 RESULTS = ROOT / "test-results"
 
 
+@pytest.fixture(scope="module")
+def review_run(start_reviews):
+    return start_reviews({"PA-201": "PA-001", "PA-202": "PA-002", "PA-205": "PA-005"}, hostile=("PA-201",))
+
+
 def _log_in(browser, base_url: str, user: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.on("dialog", lambda dialog: pytest.fail(f"a script ran in the page: {dialog.message}"))
@@ -41,11 +51,11 @@ def _open_required_action(page, base_url: str, subject: str, option: str = CONFI
 
 def test_a_reviewer_confirms_in_required_actions_and_the_register_records_it(review_run, browser):
     airflow = review_run.airflow
-    step = review_run.step("PA-005")
+    step = review_run.step("PA-205")
     review_run.wait_for_task(step)
     page = _log_in(browser, airflow.api_url, "gita")
     _open_required_action(page, airflow.api_url, step["subject"])
-    assert page.get_by_role("heading", name="Review of PA-005 Equality monitoring").is_visible()
+    assert page.get_by_role("heading", name="Review of PA-205 Equality monitoring").is_visible()
     RESULTS.mkdir(exist_ok=True)
     page.screenshot(path=RESULTS / "ropa-review-task.png")
     if os.environ.get("ADC_UPDATE_SCREENSHOTS") == "1":
@@ -54,12 +64,12 @@ def test_a_reviewer_confirms_in_required_actions_and_the_register_records_it(rev
 
     page.locator("#element_comment").fill("Survey wave 2026Q4 checked; nothing new.")
     page.get_by_role("button", name=CONFIRM).click()
-    airflow.wait(lambda: review_run.review("PA-005")["status"] == "completed", timeout=240,
-                 what="the PA-005 review to complete after the answer in the UI")
-    answered = review_run.step("PA-005")
+    airflow.wait(lambda: review_run.review("PA-205")["status"] == "completed", timeout=240,
+                 what="the PA-205 review to complete after the answer in the UI")
+    answered = review_run.step("PA-205")
     assert (answered["status"], answered["answered_by"], answered["option"]) == ("answered", "gita", CONFIRM)
     assert answered["comment"] == "Survey wave 2026Q4 checked; nothing new."
-    assert review_run.review("PA-005")["outcome"] == "confirmed"
+    assert review_run.review("PA-205")["outcome"] == "confirmed"
     page.screenshot(path=RESULTS / "ropa-review-answered.png")
     page.close()
 
@@ -67,12 +77,12 @@ def test_a_reviewer_confirms_in_required_actions_and_the_register_records_it(rev
 @pytest.mark.reliability("input")
 def test_hostile_text_shows_as_text_in_the_ui(review_run, browser):
     airflow = review_run.airflow
-    step = review_run.step("PA-001")
-    review_run.wait_for_task(step, state=("awaiting_input", "success"))
+    step = review_run.step("PA-201")
+    review_run.wait_for_task(step)
     page = _log_in(browser, airflow.api_url, "alice")
     page.goto(f"{airflow.api_url}/dags/{step['dag_id']}/runs/{step['dag_run_id']}/tasks/{step['task_id']}"
               f"/mapped/{step['map_index']}/required_actions")
-    page.get_by_text("Review of PA-001").first.wait_for(timeout=30_000)
+    page.get_by_text("Review of PA-201").first.wait_for(timeout=30_000)
     text = page.inner_text("body")
     assert "Casework {{ conn.aws_default.password }} <script>alert(1)</script>" in text
     assert review_run.secret not in page.content()
@@ -83,12 +93,12 @@ def test_hostile_text_shows_as_text_in_the_ui(review_run, browser):
 @pytest.mark.reliability("security")
 def test_four_eyes_in_the_ui_the_proposer_is_refused_the_approval_and_the_dpo_gives_it(review_run, browser):
     airflow = review_run.airflow
-    step = review_run.step("PA-002")
+    step = review_run.step("PA-202")
     review_run.wait_for_task(step)
     proposal = {"review_frequency_months": 3}
     assert review_run.answer("bob", step, CHANGE, comment="enrolment volumes doubled",
                              proposed_changes=proposal).status_code == 200
-    approval = review_run.wait_for_step("PA-002", "approval")
+    approval = review_run.wait_for_step("PA-202", "approval")
     review_run.wait_for_task(approval)
 
     bob = _log_in(browser, airflow.api_url, "bob")  # the proposer, trying to approve his own change
@@ -97,16 +107,16 @@ def test_four_eyes_in_the_ui_the_proposer_is_refused_the_approval_and_the_dpo_gi
     bob.get_by_text("You do not have permission to perform this action.").wait_for(timeout=30_000)
     RESULTS.mkdir(exist_ok=True)
     bob.screenshot(path=RESULTS / "ropa-four-eyes-refused.png")
-    assert review_run.step("PA-002", "approval")["status"] == "pending"  # nothing recorded
-    assert review_run.review("PA-002")["status"] == "awaiting_approval"
+    assert review_run.step("PA-202", "approval")["status"] == "pending"  # nothing recorded
+    assert review_run.review("PA-202")["status"] == "awaiting_approval"
     bob.close()
 
     dana = _log_in(browser, airflow.api_url, "dana")
     _open_required_action(dana, airflow.api_url, approval["subject"], option=APPROVE)
     dana.get_by_role("button", name=APPROVE).click()
-    airflow.wait(lambda: review_run.review("PA-002")["status"] == "completed", timeout=240,
-                 what="the PA-002 review to complete after dana's approval in the UI")
-    done = review_run.review("PA-002")
+    airflow.wait(lambda: review_run.review("PA-202")["status"] == "completed", timeout=240,
+                 what="the PA-202 review to complete after dana's approval in the UI")
+    done = review_run.review("PA-202")
     assert (done["outcome"], done["answered_by"], done["approved_by"]) == ("changed", "bob", "dana")
-    assert review_run.activity("PA-002")["review_frequency_months"] == 3
+    assert review_run.activity("PA-202")["review_frequency_months"] == 3
     dana.close()

@@ -1,4 +1,13 @@
-"""adc_ropa_review end to end on real Airflow: answered through the REST API, checked in the register."""
+"""adc_ropa_review end to end on real Airflow: answered through the REST API, checked in the register.
+
+This module's own copies of demo activities (tests/e2e/ropa/conftest.py), asked in its own review run:
+- PA-101, Residency application casework (alice): a hostile purpose and a hostile unregistered
+  dataset tagged with it; alice confirms it;
+- PA-104, Complaints handling (carol): carol proposes changes and dana approves them;
+- PA-105, Equality monitoring (gita): asked, not answered;
+- PA-106, Payroll and HR (frank): a new special-category finding and a 15 s response time, left
+  unanswered so it escalates.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +29,13 @@ pytestmark = pytest.mark.airflow
 TEAM = ("dana", "erin")
 
 
+@pytest.fixture(scope="module")
+def review_run(start_reviews):
+    return start_reviews({"PA-101": "PA-001", "PA-104": "PA-004", "PA-105": "PA-005", "PA-106": "PA-006"},
+                         hostile=("PA-101",), changes={"PA-106": {"response_time": "PT15S"}},
+                         special_category={"PA-106": ("IA-0006", "union_subs_deduction is trade union membership")})
+
+
 def _hitl(run, step, user="admin") -> dict:
     [detail] = [d for d in run.airflow.hitl_details(user, dag_id=step["dag_id"], run_id=step["dag_run_id"])
                 if d["task_instance"]["task_id"] == step["task_id"]
@@ -28,9 +44,9 @@ def _hitl(run, step, user="admin") -> dict:
 
 
 def test_each_owner_is_asked_with_a_readable_task_and_a_pack_built_from_the_register(review_run):
-    for activity_id, owner in (("PA-001", "alice"), ("PA-004", "carol"), ("PA-005", "gita")):
+    for activity_id, owner in (("PA-101", "alice"), ("PA-104", "carol"), ("PA-105", "gita")):
         step = review_run.step(activity_id)
-        review_run.wait_for_task(step, state=("awaiting_input", "success"))  # the browser test may answer PA-005
+        review_run.wait_for_task(step, state=("awaiting_input", "success"))  # alice's confirmation may come first
         detail = _hitl(review_run, step, owner)
         assert detail["assigned_users"] == [{"id": owner, "name": owner}]
         assert detail["subject"] == step["subject"] and detail["subject"].startswith(f"Review {activity_id} ")
@@ -44,7 +60,7 @@ def test_each_owner_is_asked_with_a_readable_task_and_a_pack_built_from_the_regi
 
 @pytest.mark.reliability("input")
 def test_text_from_aws_and_people_is_never_rendered_by_airflow(review_run):
-    step = review_run.step("PA-001")
+    step = review_run.step("PA-101")
     detail = _hitl(review_run, step, "alice")
     assert r"{{ conn.aws\_default.password }} \<script\>alert(1)\</script\>" in detail["body"]
     every = review_run.airflow.hitl_details("admin")
@@ -56,7 +72,7 @@ def test_text_from_aws_and_people_is_never_rendered_by_airflow(review_run):
 
 @pytest.mark.reliability("security")
 def test_only_the_assigned_owner_may_answer(review_run):
-    step = review_run.step("PA-004")
+    step = review_run.step("PA-104")
     review_run.wait_for_task(step)
     assert review_run.answer("bob", step, CONFIRM).status_code == 403
     assert review_run.answer("victor", step, CONFIRM).status_code == 403
@@ -64,18 +80,18 @@ def test_only_the_assigned_owner_may_answer(review_run):
                             f"/taskInstances/{step['task_id']}/{step['map_index']}/hitlDetails",
                             json={"chosen_options": [CONFIRM], "params_input": {}})
     assert anonymous.status_code == 401
-    assert review_run.step("PA-004")["status"] == "pending"
+    assert review_run.step("PA-104")["status"] == "pending"
 
 
 @pytest.mark.reliability("security")
 def test_needs_changes_goes_to_a_second_pair_of_eyes_and_applies_when_approved(review_run, tmp_path):
-    step = review_run.step("PA-004")
+    step = review_run.step("PA-104")
     changes = {"article_9_condition": "Art 9(2)(g); health and ethnic origin in complaints",
                "review_frequency_months": 6}
     response = review_run.answer("carol", step, CHANGE, comment="complaints hold health data", proposed_changes=changes)
     assert response.status_code == 200, response.text
 
-    approval = review_run.wait_for_step("PA-004", "approval")
+    approval = review_run.wait_for_step("PA-104", "approval")
     assert approval["assigned_to"] == ["dana", "erin"]  # never carol
     assert (approval["task_id"], approval["map_index"]) == ("review.dpo_question", step["map_index"])
     review_run.wait_for_task(approval)
@@ -89,31 +105,31 @@ def test_needs_changes_goes_to_a_second_pair_of_eyes_and_applies_when_approved(r
     assert refused["result"] == "refused" and refused["reason"].startswith("four eyes")
 
     assert review_run.answer("dana", approval, APPROVE, comment="agreed").status_code == 200
-    review_run.airflow.wait(lambda: review_run.review("PA-004")["status"] == "completed", timeout=240,
-                            what="the PA-004 review to complete")
-    done = review_run.review("PA-004")
+    review_run.airflow.wait(lambda: review_run.review("PA-104")["status"] == "completed", timeout=240,
+                            what="the PA-104 review to complete")
+    done = review_run.review("PA-104")
     assert (done["outcome"], done["answered_by"], done["approved_by"]) == ("changed", "carol", "dana")
-    activity = review_run.activity("PA-004")
+    activity = review_run.activity("PA-104")
     assert activity["review_frequency_months"] == 6 and activity["article_9_condition"].startswith("Art 9(2)(g);")
     assert (activity["status"], activity["last_reviewed"], activity["approved_by"]) == ("active", date.today(), "dana")
     assert activity["next_review_due"] == add_months(date.today(), 6)
     with review_run.airflow.engine.connect() as conn:
-        trail = [(h["action"], h["actor"]) for h in history.of(conn, "activity", "PA-004")]
+        trail = [(h["action"], h["actor"]) for h in history.of(conn, "activity", "PA-104")]
     assert trail[-3:] == [("review opened", "adc"), ("updated", "dana"), ("reviewed", "dana")]
 
 
 def test_a_confirmation_records_who_when_the_option_the_comment_and_the_evidence(review_run):
-    step = review_run.step("PA-001")
+    step = review_run.step("PA-101")
     shown = _hitl(review_run, step, "alice")["body"]
     comment = "Checked with casework. {{ conn.aws_default.password }} <script>alert(2)</script>"
     assert review_run.answer("alice", step, CONFIRM, comment=comment).status_code == 200
-    review_run.airflow.wait(lambda: review_run.review("PA-001")["status"] == "completed", timeout=240,
-                            what="the PA-001 review to complete")
-    answered = review_run.step("PA-001")
+    review_run.airflow.wait(lambda: review_run.review("PA-101")["status"] == "completed", timeout=240,
+                            what="the PA-101 review to complete")
+    answered = review_run.step("PA-101")
     assert (answered["status"], answered["answered_by"], answered["option"]) == ("answered", "alice", CONFIRM)
     assert answered["comment"] == comment and answered["answered_at"] is not None
     assert answered["pack"] == shown and answered["pack_sha256"] == sha256(shown)
-    assert review_run.activity("PA-001")["next_review_due"] == add_months(date.today(), 12)
+    assert review_run.activity("PA-101")["next_review_due"] == add_months(date.today(), 12)
 
     # a second answer records nothing new: Airflow says 409, and ADC would record nothing anyway
     assert review_run.answer("alice", step, ESCALATE, comment="again").status_code == 409
@@ -121,29 +137,29 @@ def test_a_confirmation_records_who_when_the_option_the_comment_and_the_evidence
                                                      responded_by="alice", responded_at=answered["answered_at"]),
                    team=TEAM)
     assert again["result"] == "already recorded"
-    assert review_run.review("PA-001")["outcome"] == "confirmed"
+    assert review_run.review("PA-101")["outcome"] == "confirmed"
 
 
 def test_no_answer_within_the_response_time_escalates_to_the_data_protection_team(review_run):
-    timed_out = review_run.wait_for_step("PA-006", status="timed_out", timeout=240)
+    timed_out = review_run.wait_for_step("PA-106", status="timed_out", timeout=240)
     assert timed_out["answered_by"] is None and timed_out["option"] == ESCALATE
     detail = _hitl(review_run, timed_out)
     assert detail["responded_by_user"] is None and detail["chosen_options"] == [ESCALATE]
-    assert review_run.review("PA-006")["status"] == "escalated"
+    assert review_run.review("PA-106")["status"] == "escalated"
 
-    escalation = review_run.wait_for_step("PA-006", "escalation")
+    escalation = review_run.wait_for_step("PA-106", "escalation")
     assert escalation["assigned_to"] == list(TEAM)
     review_run.wait_for_task(escalation)
     assert review_run.answer("frank", escalation, ACKNOWLEDGE).status_code == 403
     assert review_run.answer("erin", escalation, ACKNOWLEDGE, comment="phoned frank").status_code == 200
-    review_run.wait_for_step("PA-006", "escalation", status="answered", timeout=240)
+    review_run.wait_for_step("PA-106", "escalation", status="answered", timeout=240)
     # the review stays open and visible to operators (adc ropa due) until frank answers; the next run
     # (a reconciliation may already have started one) asks him again
     today, at = as_of()
     with review_run.airflow.engine.connect() as conn:
         due = {c.activity_id: c.to_dict() for c in candidates(conn, today=today, at=at)}
-    waiting = due["PA-006"]["waiting_on"]
-    assert due["PA-006"]["review_status"] == "escalated"
+    waiting = due["PA-106"]["waiting_on"]
+    assert due["PA-106"]["review_status"] == "escalated"
     assert waiting is None or (waiting["kind"], waiting["assigned_to"]) == ("owner", ["frank"])
 
 

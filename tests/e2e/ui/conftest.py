@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from adc.register.tables import reconciliation_run
 
+
 @pytest.fixture(scope="session")
 def reconciled(airflow) -> str:
     """adc_harvest run through Airflow and reconciled by adc_reconcile; returns the harvest's run id."""

@@ -24,7 +24,8 @@ def test_the_estate_has_everything_governance_md_describes(moto):
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="dcr-prod-applications-curated")["Contents"]]
     assert "applications/year=2024/month=05/day=01/part-0000.parquet" in keys
     glue = client(moto, "glue")
-    columns = glue.get_table(DatabaseName="casework_curated", Name="applications")["Table"]["StorageDescriptor"]["Columns"]
+    table = glue.get_table(DatabaseName="casework_curated", Name="applications")["Table"]
+    columns = table["StorageDescriptor"]["Columns"]
     assert "nationality_secondary" not in {c["Name"] for c in columns}
     ttl = client(moto, "dynamodb").describe_time_to_live(TableName="dcr-prod-appointment-bookings")
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"

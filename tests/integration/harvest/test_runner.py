@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from adc import aws as adc_aws
 from adc.harvest import runner
-from adc.register import store
 from adc.register.tables import harvest_run, harvest_scope, observation
 
 CSV = b"id,email\n1,a@example.org\n"

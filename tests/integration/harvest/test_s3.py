@@ -7,8 +7,8 @@ import json
 import pytest
 from harvest_support import REGION, aws, bucket, current, harvest, scopes, sources
 
-from adc.demo.files import encode
 from adc.demo.estate import harvester_policy
+from adc.demo.files import encode
 from adc.harvest import runner
 from tests.reliability.hostile_support import register_dump
 

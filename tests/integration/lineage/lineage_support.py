@@ -118,7 +118,7 @@ def start_receiver() -> Receiver:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real consumer
 
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.bodies.append(body)
             self.send_response(201)

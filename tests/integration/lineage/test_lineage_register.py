@@ -27,10 +27,8 @@ from adc.register.tables import harvest_run, observed_dataset
 
 def changes(events: list[dict]) -> dict[str, str]:
     """dataset name -> its lifecycle change (or 'state')."""
-    return {
-        e["dataset"]["name"]: e["dataset"]["facets"].get("lifecycleStateChange", {}).get("lifecycleStateChange", "state")
-        for e in events if "dataset" in e
-    }
+    facets = {e["dataset"]["name"]: e["dataset"]["facets"] for e in events if "dataset" in e}
+    return {name: f.get("lifecycleStateChange", {}).get("lifecycleStateChange", "state") for name, f in facets.items()}
 
 
 def test_after_a_harvest_its_new_changed_and_gone_datasets_are_sent(register, harvest, lineage_file):
@@ -131,13 +129,15 @@ def test_a_transport_that_is_down_fails_clearly_and_a_retry_sends_everything(reg
     down.stop()  # nothing listens there now
     http_transport(monkeypatch, url)
     with register.connect() as conn:
-        before = [list(conn.execute(select(t).order_by(*t.primary_key.columns))) for t in (harvest_run, observed_dataset)]
+        before = [list(conn.execute(select(t).order_by(*t.primary_key.columns)))
+                  for t in (harvest_run, observed_dataset)]
     with pytest.raises(LineageTransportError) as failure:
         emit_harvest(register)
     message = str(failure.value)
     assert "http transport refused event 1" in message and "ConnectionError" in message and "run it again" in message
     with register.connect() as conn:  # nothing recorded anywhere
-        after = [list(conn.execute(select(t).order_by(*t.primary_key.columns))) for t in (harvest_run, observed_dataset)]
+        after = [list(conn.execute(select(t).order_by(*t.primary_key.columns)))
+                 for t in (harvest_run, observed_dataset)]
     assert after == before
 
     back = start_receiver()

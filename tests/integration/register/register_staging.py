@@ -10,7 +10,7 @@ from sqlalchemy import select
 from adc import naming
 from adc.harvest.classify import by_name
 from adc.model import Field, ObservedDataset, SchemaStatus, ScopeOutcome, ScopeStatus, Service
-from adc.register import assets, findings, store
+from adc.register import LIVE, assets, findings, store
 from adc.register.tables import asset, asset_location, finding, history, observed_dataset, reconciliation_run
 
 REGION, ACCOUNT = "eu-west-2", "123456789012"
@@ -94,7 +94,8 @@ def demo_register(engine) -> None:
         {"asset_id": "IA-0050", "name": "Legal holds", "location": "s3://legal", "personal_data": "yes"},
         {"asset_id": "IA-0011", "name": "Bookings", "location": "s3://bookings", "personal_data": "yes",
          "retention_schedule": "RS-05"},
-        {"asset_id": "IA-0006", "name": "Payroll", "location": "s3://payroll", "personal_data": "yes", "owner": "frank"},
+        {"asset_id": "IA-0006", "name": "Payroll", "location": "s3://payroll", "personal_data": "yes",
+         "owner": "frank"},
         {"asset_id": "IA-0002", "name": "Curated", "location": "s3://curated; glue://cur", "personal_data": "yes"},
     )
 
@@ -125,7 +126,7 @@ def demo_units(**overrides):
 
 def live(engine) -> dict[tuple[str, str], dict]:
     with engine.connect() as conn:
-        return {(f["kind"], f["subject"]): f for f in findings.list_findings(conn, status=list(findings.LIVE))}
+        return {(f["kind"], f["subject"]): f for f in findings.list_findings(conn, status=list(LIVE))}
 
 
 def state(engine) -> dict[str, list[tuple]]:

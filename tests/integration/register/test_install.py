@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import column, create_engine, inspect, select, table
 
 import adc.ropa.tables  # noqa: F401 - the RoPA's tables live on the same MetaData
 from adc.register.db import MIGRATIONS, VERSION_TABLE
@@ -80,7 +80,7 @@ def test_a_wheel_install_migrates_a_new_register_from_outside_the_checkout(tmp_p
     try:
         tables = set(inspect(engine).get_table_names())
         with engine.connect() as conn:
-            version = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar_one()
+            version = conn.execute(select(column("version_num")).select_from(table(VERSION_TABLE))).scalar_one()
     finally:
         engine.dispose()
     assert set(metadata.tables) <= tables

@@ -2,10 +2,11 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import func, select, table
 
+import adc.ropa.tables  # noqa: F401 - the RoPA's tables live on the same MetaData
 from adc.register.db import VERSION_TABLE, migrate
 from adc.register.tables import metadata
-import adc.ropa.tables  # noqa: F401 - the RoPA's tables live on the same MetaData
 
 
 def test_migrations_match_the_table_definitions(register):
@@ -17,4 +18,4 @@ def test_migrations_match_the_table_definitions(register):
 def test_migrating_twice_is_harmless(register):
     migrate(register)
     with register.connect() as conn:
-        assert conn.exec_driver_sql(f"SELECT count(*) FROM {VERSION_TABLE}").scalar() == 1
+        assert conn.execute(select(func.count()).select_from(table(VERSION_TABLE))).scalar() == 1

@@ -11,16 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-
-from adc.errors import AdcError
-from adc.model import ScopeStatus
-from adc.register import findings, history, reconcile
-from adc.register.reconcile import AbsenceDecision, Policy, Reconciliation
-from adc.register.tables import asset, finding, reconciliation_run
-from adc.register.tables import history as history_table
-from tests.processes import kill_when
-
 from register_staging import (
     asset_row,
     bucket_scope,
@@ -34,6 +24,14 @@ from register_staging import (
     s3,
     state,
 )
+from sqlalchemy import func, select
+
+from adc.errors import AdcError
+from adc.register import findings, history, reconcile
+from adc.register.reconcile import AbsenceDecision, Policy, Reconciliation
+from adc.register.tables import finding, reconciliation_run
+from adc.register.tables import history as history_table
+from tests.processes import kill_when
 
 HERE = Path(__file__).parent
 
@@ -183,7 +181,8 @@ def test_a_retired_asset_matches_nothing(demo):
 
 
 def test_symlinks_tie_a_catalogue_table_and_its_files_to_the_same_asset(register):
-    register_rows = [{"asset_id": "IA-0201", "name": "Files only", "location": "s3://lake/sales", "personal_data": "yes"},
+    register_rows = [{"asset_id": "IA-0201", "name": "Files only", "location": "s3://lake/sales",
+                      "personal_data": "yes"},
                      {"asset_id": "IA-0202", "name": "Table only", "location": "glue://crm/contacts",
                       "personal_data": "yes"}]
     from register_staging import register as add
@@ -282,7 +281,9 @@ def test_a_mass_absence_is_withheld_until_a_person_approves(register):
     assert [asset_row(register, f"IA-06{i:02d}")["status"] for i in range(4)] == ["active"] + ["missing"] * 3
     assert ("absence_withheld", "src") not in live(register)
     with register.connect() as conn:
-        row = conn.execute(select(reconciliation_run).where(reconciliation_run.c.run_id == approved.run_id)).mappings().one()
+        row = conn.execute(
+            select(reconciliation_run).where(reconciliation_run.c.run_id == approved.run_id)
+        ).mappings().one()
     assert (row["absence_decision"], row["absence_decided_by"]) == ("approved", "dana")
     with register.connect() as conn:
         missing = [h["actor"] for i in range(1, 4) for h in history.of(conn, "asset", f"IA-06{i:02d}")

@@ -10,7 +10,8 @@ from adc.register.tables import harvest_run, observation, observed_dataset
 
 
 def dataset(name: str, *columns: str, bucket: str = "b") -> ObservedDataset:
-    fields = [Field(c, classification=Classification.PERSONAL if c == "email" else Classification.NONE) for c in columns]
+    fields = [Field(c, classification=Classification.PERSONAL if c == "email" else Classification.NONE)
+              for c in columns]
     return ObservedDataset(naming.s3(bucket, name), Service.S3, "src", bucket, region="eu-west-2", fields=fields,
                            object_count=3, size_bytes=100)
 
@@ -48,7 +49,9 @@ def test_changes_make_versions_and_statistics_do_not(register):
     assert harvest(register, "r3", [(scope(), [dataset("a", "x", "y")])])["changed"] == 1
     with register.connect() as conn:
         versions = conn.execute(select(func.count()).select_from(observed_dataset)).scalar()
-        count = conn.execute(select(observed_dataset.c.object_count).where(observed_dataset.c.valid_to.is_(None))).scalar()
+        count = conn.execute(
+            select(observed_dataset.c.object_count).where(observed_dataset.c.valid_to.is_(None))
+        ).scalar()
     assert versions == 2
     assert count == 3
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from register_staging import asset_row, demo_register, demo_units, harvest, live, s3, bucket_scope
+from register_staging import asset_row, demo_register, demo_units, harvest, live
 from sqlalchemy import func, select
 
 from adc.register import assets, findings, history, reconcile, triage
@@ -176,8 +176,9 @@ def test_the_triage_task_applies_the_answer_when_the_person_responds(reconciled)
     })
     assert result["outcome"].startswith("registered as IA-") and result["by"] == "erin"
     with reconciled.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(history_table).where(
-            history_table.c.actor == "erin", history_table.c.cause_kind == "triage")).scalar_one() == 2  # asset, finding
+        by_erin = conn.execute(select(func.count()).select_from(history_table).where(
+            history_table.c.actor == "erin", history_table.c.cause_kind == "triage")).scalar_one()
+        assert by_erin == 2  # asset, finding
 
 
 def test_the_triage_task_renders_nothing_from_the_register(reconciled):

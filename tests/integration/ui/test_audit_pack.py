@@ -136,8 +136,9 @@ def test_a_tampered_pack_is_caught():
         archive.writestr("register.csv", "asset_id\n")
         archive.writestr("extra.txt", "x")
         archive.writestr(audit.MANIFEST, f"{'0' * 64}  register.csv\n{'1' * 64}  gone.csv\n")
-    assert audit.verify(out.getvalue()) == ["extra.txt: not in SHA256SUMS", "gone.csv: in SHA256SUMS but not in the pack",
-                                            "register.csv: checksum differs from SHA256SUMS"]
+    assert audit.verify(out.getvalue()) == [
+        "extra.txt: not in SHA256SUMS", "gone.csv: in SHA256SUMS but not in the pack",
+        "register.csv: checksum differs from SHA256SUMS"]
 
 
 @pytest.mark.parametrize(("as_of", "expected"), [

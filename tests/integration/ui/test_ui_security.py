@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select, update
+from ui_support import SECRET, identify
 
 from adc.register import history
 from adc.register.tables import finding
 from adc.ui import audit, queries
 from adc.ui.auth import CSRF_HEADER
-from ui_support import SECRET, identify
 
 ANSWER_WAIT = 15  # seconds a test waits for a request running in another thread
 

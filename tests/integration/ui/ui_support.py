@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request

@@ -58,7 +58,8 @@ def observed() -> dict[str, ObservedDataset]:
         "glue_view": ObservedDataset(
             naming.glue(REGION, ACCOUNT, "corporate_mi", "complaints_summary"), Service.GLUE, "dcr-prod",
             "corporate_mi", region=REGION, kind="view",
-            fields=[Field("received_date", "date"), Field("complaints", "bigint")], schema_status=SchemaStatus.CATALOGUE,
+            fields=[Field("received_date", "date"), Field("complaints", "bigint")],
+            schema_status=SchemaStatus.CATALOGUE,
         ),
         "dynamodb": ObservedDataset(
             naming.dynamodb(REGION, ACCOUNT, "dcr-prod-appointment-bookings"), Service.DYNAMODB, "dcr-prod",

@@ -29,7 +29,7 @@ def test_the_schema_is_json_schema_2020_12_extending_the_dataset_facet():
 
 
 def test_the_facet_names_its_committed_schema():
-    assert facets.ADC_FACET_SCHEMA_URL == SCHEMA["$id"] + "#/$defs/AdcAssetDatasetFacet"
+    assert SCHEMA["$id"] + "#/$defs/AdcAssetDatasetFacet" == facets.ADC_FACET_SCHEMA_URL
     assert SCHEMA["$id"].endswith("/include/adc/lineage/schemas/AdcAssetDatasetFacet.json")
     assert SCHEMA["$id"].startswith("https://")
 
@@ -73,8 +73,9 @@ def test_covering_follows_dataset_id_covers_and_prefers_the_most_specific():
     rows = [cases.asset_row(a) for a, _, _ in locations]
     assets = Assets(rows, [{"asset_id": a, "uri": f"{a}-uri", "namespace": ns, "name": n} for a, ns, n in locations],
                     [])
-    probes = [DatasetId("s3://b", n) for n in ("x", "x/y", "x/y/z", "x/yz", "xy", "other/x", "")] + [
-        DatasetId("arn:aws:glue:r:1", n) for n in ("table/db/t", "table/db", "table/dbx/t")] + [DatasetId("s3://c", "x")]
+    probes = [DatasetId("s3://b", n) for n in ("x", "x/y", "x/y/z", "x/yz", "xy", "other/x", "")]
+    probes += [DatasetId("arn:aws:glue:r:1", n) for n in ("table/db/t", "table/db", "table/dbx/t")]
+    probes += [DatasetId("s3://c", "x")]
     for probe in probes:
         covering = [(a, DatasetId(ns, n)) for a, ns, n in locations if DatasetId(ns, n).covers(probe)]
         expected = max(covering, key=lambda c: len(c[1].name))[0] if covering else None

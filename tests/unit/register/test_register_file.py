@@ -42,7 +42,8 @@ def test_a_good_row():
 @pytest.mark.parametrize("cells, problem", [
     ({"personal_data": "maybe"}, "personal_data: 'maybe' is not yes/no/true/false"),
     ({"classification": "RESTRICTED"}, "classification: 'RESTRICTED' is not a GSCP marking"),
-    ({"special_categories": "health, astrology", "personal_data": "yes"}, "special_categories: unknown special category 'astrology'"),
+    ({"special_categories": "health, astrology", "personal_data": "yes"},
+     "special_categories: unknown special category 'astrology'"),
     ({"special_categories": "health"}, "personal_data: 'no', yet special_categories are given"),
     ({"location": "ftp://somewhere"}, "location: location 'ftp://somewhere' is not a recognised URI"),
     ({"location": "glue://a/b/c"}, "location: location 'glue://a/b/c': expected glue://database or glue://database/table"),

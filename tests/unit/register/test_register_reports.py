@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
-from adc.reports import csv_text, environment
+from adc.reports import environment
+from adc.tabular import csv_text
 
 
 def test_values_are_escaped_and_never_evaluated():

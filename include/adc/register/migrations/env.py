@@ -3,9 +3,9 @@ an ini file), and the version table is ADC's own."""
 
 from alembic import context
 
+import adc.ropa.tables  # noqa: F401 - the RoPA's tables live on the same MetaData
 from adc.register.db import VERSION_TABLE
 from adc.register.tables import metadata
-import adc.ropa.tables  # noqa: F401 - the RoPA's tables live on the same MetaData
 
 engine = context.config.attributes["engine"]
 

@@ -1,11 +1,11 @@
 """register: assets, locations, harvests, observed datasets, findings, history
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0001"

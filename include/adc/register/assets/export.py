@@ -1,0 +1,85 @@
+"""Exporting the register: CSV and XLSX in the import file's columns (so export -> import round-trips),
+and JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+from sqlalchemy import Connection, Engine
+
+from adc import tabular
+from adc.errors import AdcError
+from adc.register.assets.columns import COLUMNS, LOCATION_SEPARATOR, Column
+from adc.register.assets.store import all_assets
+
+
+def _cell(col: Column, value: Any, record: Mapping[str, Any]) -> str:
+    if col.kind == "locations":
+        return f"{LOCATION_SEPARATOR} ".join(record["locations"])
+    return tabular.cell_text(value)
+
+
+def export_rows(conn: Connection) -> list[list[str]]:
+    """The register as rows of cells (header first), in the import file's columns."""
+    return rows_of(all_assets(conn))
+
+
+def rows_of(records: Iterable[Mapping[str, Any]]) -> list[list[str]]:
+    """Assets (as ``all_assets`` gives them) as rows of cells, header first (the audit pack's register
+    as of a date goes through here too, so it reads exactly like an export)."""
+    rows = [[c.name for c in COLUMNS]]
+    for record in records:
+        rows.append([_cell(c, record.get(c.column), record) for c in COLUMNS])
+    return rows
+
+
+def write_csv(conn: Connection, out: TextIO) -> int:
+    return write_csv_rows(export_rows(conn), out)
+
+
+def write_csv_rows(rows: list[list[str]], out: TextIO) -> int:
+    """Rows from ``export_rows``/``rows_of`` as the register's CSV; returns the number of assets."""
+    return tabular.write_csv(out, rows[0], rows[1:])
+
+
+def write_xlsx(conn: Connection, out: BinaryIO | str | Path) -> int:
+    from openpyxl import Workbook
+
+    rows = export_rows(conn)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Register"
+    written = tabular.write_sheet(sheet, rows[0], rows[1:])
+    sheet.freeze_panes = "B2"
+    workbook.save(out)
+    return written
+
+
+def write_json(conn: Connection, out: TextIO) -> int:
+    records = all_assets(conn)
+    json.dump([{k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in r.items()}
+               for r in records], out, indent=2)
+    out.write("\n")
+    return len(records)
+
+
+EXPORTERS: dict[str, Callable[[Connection, Any], int]] = {"csv": write_csv, "xlsx": write_xlsx, "json": write_json}
+
+
+def export(engine: Engine, fmt: str, out: TextIO | BinaryIO | str | Path) -> int:
+    """Write the register in ``fmt`` (csv, xlsx, json) to ``out``; returns the number of assets."""
+    if fmt not in EXPORTERS:
+        raise AdcError(f"unknown export format {fmt!r} (use {', '.join(EXPORTERS)})")
+    with engine.connect() as conn:
+        return EXPORTERS[fmt](conn, out)
+
+
+def export_text(engine: Engine, fmt: str = "csv") -> str:
+    buffer = io.StringIO()
+    export(engine, fmt, buffer)
+    return buffer.getvalue()
