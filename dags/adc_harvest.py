@@ -24,7 +24,7 @@ from airflow.sdk import Asset, CronTriggerTimetable, MultipleCronTriggerTimetabl
 from airflow.sdk.bases.timetable import BaseTimetable
 from airflow.sdk.exceptions import AirflowFailException, AirflowTimetableInvalid
 
-from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, lineage_task
+from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, lineage_task, report_lineage
 from adc.config import load_sources
 from adc.errors import ConfigError
 from adc.harvest.schedule import crons
@@ -72,6 +72,7 @@ def adc_harvest():
     @task
     def plan(**context) -> list:
         """The units to map over (the return value); the listing errors go to finish as XCom "errors"."""
+        # imported when the task runs: keeps DAG parsing fast
         from adc.harvest.runner import plan_run
 
         run = context["dag_run"]
@@ -85,7 +86,7 @@ def adc_harvest():
 
     @lineage_task(map_index_template="{{ task.op_kwargs['unit']['label'] }}")
     def harvest_unit(unit: dict, **context) -> list:
-        from adc.airflow_bridge import report_lineage
+        # imported when the task runs: keeps DAG parsing fast
         from adc.harvest.runner import run_planned_unit
         from adc.lineage import tasks
 
@@ -95,7 +96,7 @@ def adc_harvest():
 
     @lineage_task(trigger_rule="all_done", outlets=[Asset(HARVEST_ASSET_URI)])
     def finish(units: list, errors: list, **context) -> dict:
-        from adc.airflow_bridge import report_lineage
+        # imported when the task runs: keeps DAG parsing fast
         from adc.harvest.runner import HarvestIncomplete, finish_planned_run
         from adc.lineage import tasks
 
@@ -109,6 +110,7 @@ def adc_harvest():
     @task
     def lineage(**context) -> dict:
         """Send the run's new, changed and gone datasets as OpenLineage events (docs/lineage.md)."""
+        # imported when the task runs: keeps DAG parsing fast
         from adc.lineage.emit import emit_after_harvest
         from adc.register.db import register_engine
 

@@ -45,12 +45,14 @@ APPROVAL_TASK = "approve_absence"
 def adc_reconcile():
     @lineage_task(outlets=[Asset(FINDINGS_ASSET_URI)])
     def reconcile() -> dict:
+        # imported when the task runs: keeps DAG parsing fast
         from adc.airflow.reconcile import reconcile as run
 
         return run()
 
     @task
     def absence_question(result: dict) -> str:
+        # imported when the task runs: keeps DAG parsing fast
         from adc.airflow.reconcile import absence_question as question
 
         return question(result)

@@ -39,6 +39,7 @@ from adc.ropa import forms
 @task
 def select_reviews(**context) -> list[dict]:
     """Open the reviews that are needed now; one question per review (owners, or approvals asked again)."""
+    # imported when the task runs: keeps DAG parsing fast
     from adc.airflow.reviews import select
 
     return select(context["dag_run"].run_id)
@@ -47,6 +48,7 @@ def select_reviews(**context) -> list[dict]:
 @task(trigger_rule=TriggerRule.ALL_DONE)
 def settle(question: dict, **context) -> None:
     """A review task that ended without an answer in Airflow's record (marked by hand) records none."""
+    # imported when the task runs: keeps DAG parsing fast
     from adc.airflow.reviews import settle as settle_group
 
     settle_group(context, tasks=(forms.QUESTION_TASK, forms.DPO_TASK))

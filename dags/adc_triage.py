@@ -32,6 +32,7 @@ from adc.register.forms import PARAMS, TRIAGE_DAG_ID, TRIAGE_TASK
 
 @task
 def questions(**context) -> list[dict]:
+    # imported when the task runs: keeps DAG parsing fast
     from adc.airflow.triage import questions as ask
 
     return ask(f"{TRIAGE_DAG_ID}:{context['run_id']}")

@@ -11,6 +11,8 @@ the api-server serves the app: it is built on its first request, so nothing else
 """
 
 # (no `from __future__ import annotations`: FastAPI reads the dependency's annotations at runtime)
+from typing import Annotated
+
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/adc"
@@ -29,8 +31,7 @@ class RegisterApp:
 
 
 def build():
-    from typing import Annotated
-
+    # imported on the api-server's first request: Airflow imports plugins in every component (and each task)
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
     from airflow.api_fastapi.core_api.security import GetUserDep, bearer_scheme

@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from openlineage.client.event_v2 import InputDataset, OutputDataset
+
 from adc.naming import DatasetId
 
 
 def get_connection(conn_id: str) -> Any | None:
     """The Airflow connection, or None when Airflow is absent or does not define it."""
-    try:
+    try:  # Airflow imported when called: adc runs without it
         from airflow.sdk import Connection
         from airflow.sdk.exceptions import AirflowNotFoundException
     except ImportError:
@@ -48,6 +50,7 @@ def aws_session(aws_conn_id: str, region: str) -> tuple[Any, str | None, str | N
     AwsBaseHook does the credential work (keys, profiles, the connection's own role chaining);
     the endpoint override is how the demo and the tests reach moto.
     """
+    # Airflow imported when called: adc runs without it
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
     hook = AwsBaseHook(aws_conn_id=aws_conn_id, client_type="sts", region_name=region)
@@ -82,7 +85,7 @@ def openlineage_config() -> dict[str, Any] | None:
     OPENLINEAGE_URL). ADC's own events and Airflow's run events therefore go to the same place."""
     if not _airflow_speaks_for_openlineage():
         return None
-    try:
+    try:  # Airflow imported when called: adc runs without it
         from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
     except ImportError:
         return None
@@ -93,7 +96,7 @@ def openlineage_namespace() -> str | None:
     """The job namespace of Airflow's OpenLineage events ([openlineage] namespace), None outside Airflow."""
     if not _airflow_speaks_for_openlineage():
         return None
-    try:
+    try:  # Airflow imported when called: adc runs without it
         from airflow.providers.openlineage import conf
     except ImportError:
         return None
@@ -109,6 +112,7 @@ def lineage_task(python_callable=None, **kwargs):
     provider's COMPLETE (or FAIL) event of that task instance lists them, through the operator's
     ``get_openlineage_facets_on_complete``. Use it like ``@task`` (arguments, ``.expand``...).
     """
+    # Airflow imported when called: adc runs without it
     from airflow.sdk.bases.decorator import task_decorator_factory
 
     return task_decorator_factory(python_callable, decorated_operator_class=_lineage_operator(), **kwargs)
@@ -116,6 +120,7 @@ def lineage_task(python_callable=None, **kwargs):
 
 def report_lineage(inputs: Iterable[DatasetId] = (), outputs: Iterable[DatasetId] = ()) -> None:
     """Inside a ``@lineage_task``: declare datasets (adc.naming.DatasetId) it read and wrote."""
+    # Airflow imported when called: adc runs without it
     from airflow.sdk import get_current_context
 
     task = get_current_context()["task"]
@@ -127,6 +132,7 @@ def report_lineage(inputs: Iterable[DatasetId] = (), outputs: Iterable[DatasetId
 
 @cache
 def _lineage_operator() -> type:
+    # Airflow imported when called: adc runs without it
     from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
 
     class LineageTaskOperator(_PythonDecoratedOperator):
@@ -139,8 +145,8 @@ def _lineage_operator() -> type:
             return super().execute(context)
 
         def get_openlineage_facets_on_complete(self, task_instance):
+            # imported when the task completes: keeps DAG parsing fast
             from airflow.providers.openlineage.extractors import OperatorLineage
-            from openlineage.client.event_v2 import InputDataset, OutputDataset
 
             inputs, outputs = getattr(self, "reported_lineage", (set(), set()))
             return OperatorLineage(

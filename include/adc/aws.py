@@ -22,8 +22,11 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.utils import parse_timestamp
 
+from adc.airflow_bridge import aws_session
 from adc.config import Source
 
 # Adaptive mode adds client-side rate limiting on top of exponential backoff: the right thing for
@@ -75,8 +78,6 @@ class AwsClients:
 
     def __post_init__(self) -> None:
         if self.source.aws_conn_id:
-            from adc.airflow_bridge import aws_session
-
             session, endpoint, sts_endpoint = aws_session(self.source.aws_conn_id, self.region)
         else:
             session = boto3.session.Session(region_name=self.region)
@@ -136,9 +137,6 @@ def _assume_role(session: Any, source: Source, region: str, sts_endpoint: str | 
 
 def error_kind(exc: BaseException) -> str:
     """A short, stable name for why an AWS call failed (the coverage record's error_kind)."""
-    from botocore.exceptions import ClientError, EndpointConnectionError
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "ClientError")
         if code in ("SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",

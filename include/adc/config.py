@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
+from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from adc.airflow_bridge import connection_uri
 from adc.errors import ConfigError
 from adc.model import Service
 
@@ -59,8 +61,6 @@ CRON_PRESETS = {
 def _check_schedule(value: str | None) -> str | None:
     if value is None:
         return None
-    from croniter import croniter
-
     if value not in CRON_PRESETS and (len(value.split()) != 5 or not croniter.is_valid(value)):
         raise ValueError(
             f"{value!r} is not a five-field cron expression or one of {', '.join(CRON_PRESETS)} (null for manual)"
@@ -273,8 +273,6 @@ class Settings:
         url = os.environ.get("ADC_REGISTER_URL")
         if url:
             return url
-        from adc.airflow_bridge import connection_uri
-
         url = connection_uri("adc_register")
         if url:
             return url

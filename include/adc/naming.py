@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from openlineage.client.naming import dataset as ol_naming
 
@@ -98,8 +99,7 @@ def database_table(url: str, table: str) -> DatasetId:
     SQLite, which the spec does not name, is the database file's URL as the namespace
     (sqlite:///absolute/path.db) and the table as the name.
     """
-    from pathlib import Path
-
+    # SQLAlchemy imported when called: keeps DAG parsing fast (DAG files import this module)
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)

@@ -18,6 +18,9 @@ from datetime import date
 from itertools import chain
 from typing import Any, TextIO
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # cells a spreadsheet would run as a formula
 
 
@@ -33,8 +36,6 @@ def unguarded(text: str) -> str:
 
 def workbook_text(text: str) -> str:
     """Text an XLSX cell can hold: each control character the format cannot shows as U+FFFD."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
 
 
@@ -73,8 +74,6 @@ def write_sheet(sheet, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     """``header`` (bold), then ``rows``, into an openpyxl worksheet; returns how many rows. Text is
     always a string cell, never a formula, whatever it starts with; dates show as yyyy-mm-dd; other
     values (numbers, None) go in as they are."""
-    from openpyxl.styles import Font
-
     written = -1  # the header is no row
     for number, row in enumerate(chain([header], rows), start=1):
         for column, value in enumerate(row, start=1):

@@ -22,6 +22,8 @@ from airflow.providers.standard.triggers.hitl import HITLTrigger
 from airflow.sdk import Param, ParamsDict  # type: ignore[attr-defined]  # exported, but missing from its .pyi
 from airflow.sdk.exceptions import AirflowSkipException
 
+from adc.config import Settings
+from adc.register.forms import TRIAGE_DAG_ID
 from adc.ropa import forms
 
 if TYPE_CHECKING:
@@ -38,14 +40,12 @@ log = logging.getLogger(__name__)
 
 
 def _register():
-    from adc.register.db import register_engine  # SQLAlchemy: imported when a task runs, not at DAG parse
+    from adc.register.db import register_engine  # imported when the task runs: keeps DAG parsing fast
 
     return register_engine()
 
 
 def _team() -> tuple[str, ...]:
-    from adc.config import Settings
-
     return Settings.from_env().data_protection_team
 
 
@@ -72,6 +72,7 @@ class AsksOnce(_Asking):
         return datetime.now(UTC) + self.response_timeout if self.response_timeout else None
 
     def execute(self, context):
+        # imported when the task runs: keeps DAG parsing fast
         from adc.register.questions import note_asking
 
         ti_id = context["ti"].id
@@ -115,6 +116,7 @@ class ReviewTask(AsksOnce, HITLOperator):
         self.question = question
 
     def _ask(self, context) -> AskedQuestion:
+        # imported when the task runs: keeps DAG parsing fast
         from adc.ropa.reviews import question, step_at
 
         with _register().connect() as conn:
@@ -132,6 +134,7 @@ class ReviewTask(AsksOnce, HITLOperator):
         return asked
 
     def execute(self, context):
+        # imported when the task runs: keeps DAG parsing fast
         from adc.register.questions import has_asked
 
         asked = self._ask(context)
@@ -146,6 +149,7 @@ class ReviewTask(AsksOnce, HITLOperator):
         """Checked by ADC when recording (see the class docstring)."""
 
     def execute_complete(self, context, event):
+        # imported when the task runs: keeps DAG parsing fast
         from adc.ropa.outcomes import Answer, record
 
         asked = self._ask(context)
@@ -175,8 +179,8 @@ class TriageTask(AsksOnce, HITLOperator):
         """Checked by ADC when applying (see the class docstring)."""
 
     def execute_complete(self, context, event):
+        # imported when the task runs: keeps DAG parsing fast
         from adc.register import triage
-        from adc.register.forms import TRIAGE_DAG_ID
 
         super().execute_complete(context, event)  # Airflow's own checks of the options
         answer = triage.Answer.from_event(self.finding_id, event, asked_by_run=f"{TRIAGE_DAG_ID}:{context['run_id']}")
@@ -201,6 +205,7 @@ class AbsenceApproval(AsksOnce, ApprovalOperator):
         self.result = result
 
     def execute_complete(self, context, event):
+        # imported when the task runs: keeps DAG parsing fast
         from adc.register import reconcile
 
         super().execute_complete(context, event)  # Airflow's own checks of the options

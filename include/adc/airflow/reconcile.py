@@ -9,15 +9,14 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from adc.airflow.operators import _register, _team, refuse_without_team
 from adc.airflow_bridge import report_lineage
+from adc.lineage import tasks
+from adc.register import reconcile as reconciliation
 
 log = logging.getLogger(__name__)
 
 
 def reconcile() -> dict[str, Any]:
     """Reconcile the latest snapshot with the register; the run's summary."""
-    from adc.lineage import tasks
-    from adc.register import reconcile as reconciliation
-
     report_lineage(*tasks.reconcile())  # the register tables it reads and writes, for OpenLineage
     result = reconciliation.reconcile(_register(), policy=reconciliation.Policy.from_sources())
     log.info("%s: %s; changes %s; live findings %s", result.run_id, result.status, result.changes, result.findings)
@@ -26,9 +25,7 @@ def reconcile() -> dict[str, Any]:
 
 def absence_question(result: dict[str, Any]) -> str:
     """The body of the mass-absence question; skips when nothing was withheld or nobody may answer."""
-    from adc.register.reconcile import absence_question as question
-
     if not any(info["decision"] == "pending" for info in result["absence"].values()):
         raise AirflowSkipException("no withheld mass absence: nothing to approve")
     refuse_without_team(_team(), "a mass absence")
-    return question(result)
+    return reconciliation.absence_question(result)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from adc.airflow.audit import task_state_changes
 from adc.airflow.operators import _register, _team
 from adc.ropa.forms import DAG_ID
-
-if TYPE_CHECKING:
-    from adc.ropa.reviews import Question
+from adc.ropa.outcomes import note_unanswered
+from adc.ropa.reviews import Question, issue
+from adc.ropa.schedule import activity_tag_key
 
 log = logging.getLogger(__name__)
 
 
 def select(dag_run_id: str) -> list[Question]:
     """Open the reviews that are needed now; one question per review (owners, or approvals asked again)."""
-    from adc.ropa.reviews import issue
-    from adc.ropa.schedule import activity_tag_key
-
     questions = issue(_register(), dag_run_id=dag_run_id, team=_team(), tag_key=activity_tag_key(), dag_id=DAG_ID)
     log.info("asking %d question(s): %s", len(questions), ", ".join(q["step_id"] for q in questions) or "none")
     return questions
@@ -31,8 +27,6 @@ def settle(context, *, tasks: tuple[str, ...]) -> None:
     The asking task records its answer before it succeeds, so a step still pending once its task
     is done was never answered in Airflow: the task was marked success, failed or skipped by hand.
     """
-    from adc.ropa.outcomes import note_unanswered
-
     ti = context["ti"]
     states = ti.get_task_states(dag_id=ti.dag_id, map_index=ti.map_index, task_ids=list(tasks),
                                 run_ids=[ti.run_id]).get(ti.run_id, {})

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from adc.airflow.operators import _register, _team, refuse_without_team
-
-if TYPE_CHECKING:
-    from adc.register.triage import Question
+from adc.register import triage
+from adc.register.triage import Question
 
 log = logging.getLogger(__name__)
 
 
 def questions(asked_by_run: str) -> list[Question]:
     """One question per new high-severity finding, assigned to the data protection team."""
-    from adc.register import triage
-
     team = _team()
     refuse_without_team(team, "triage questions")
     asked = triage.requests(_register(), asked_by_run=asked_by_run, team=team)

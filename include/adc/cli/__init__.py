@@ -6,6 +6,7 @@ Errors a person can act on print as one line and exit 2; --debug shows the trace
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -31,8 +32,6 @@ def add_parser(subparsers, name: str, handler: Callable[[argparse.Namespace], in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import importlib
-
     parser = argparse.ArgumentParser(
         prog="adc",
         description="ADC, the Augmented Data Catalogue: harvest the AWS estate, keep the Information Asset "

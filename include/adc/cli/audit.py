@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 from adc.cli import add_parser
+from adc.cli.ropa import _login_name
+from adc.errors import AdcError
 
 
 def _audit_pack(args: argparse.Namespace) -> int:
-    from adc.cli.ropa import _login_name
-    from adc.errors import AdcError
+    # imported when the command runs: keeps adc --help fast
     from adc.register.db import register_reader
     from adc.ui import audit
 

@@ -14,18 +14,21 @@ def _port(name: str) -> int | None:
 
 
 def _up(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.demo import runner
 
     return runner.up(moto_port=args.moto_port, api_port=args.api_port)
 
 
 def _check(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.demo import runner
 
     return runner.check(moto_port=args.moto_port, api_port=args.api_port, timeout=args.timeout)
 
 
 def _seed(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.demo import estate
 
     result = estate.seed(args.endpoint_url, enforce_iam=args.enforce_iam)

@@ -19,6 +19,7 @@ DATASET_KEYS = (
 
 
 def _harvest(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.config import load_sources
     from adc.harvest import runner
     from adc.lineage.emit import emit_after_harvest
@@ -66,6 +67,7 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 
 def _datasets(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.register.db import register_engine
     from adc.register.store import current_datasets
 

@@ -31,6 +31,7 @@ def _report(result: dict, args: argparse.Namespace, what: str) -> int:
 
 
 def _emit(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.lineage.emit import emit_current, emit_harvest
     from adc.register.db import register_engine
 
@@ -42,6 +43,7 @@ def _emit(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.lineage.backfill import backfill
     from adc.register.db import register_engine
 

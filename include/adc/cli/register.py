@@ -8,9 +8,11 @@ from pathlib import Path
 
 from adc.cli import add_parser, print_json
 from adc.errors import AdcError
+from adc.register import KINDS, SEVERITIES, STATUSES
 
 
 def _engine():
+    # imported when the command runs: keeps adc --help fast
     from adc.register.db import register_engine
 
     return register_engine()
@@ -20,6 +22,7 @@ def _engine():
 
 
 def _import(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.register import assets
 
     result = assets.import_file(_engine(), args.file, actor=args.by)
@@ -29,6 +32,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.register import assets
 
     engine = _engine()
@@ -47,6 +51,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from alembic.migration import MigrationContext
 
     from adc.config import Settings
@@ -64,6 +69,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.register import reconcile
 
     engine = _engine()
@@ -93,6 +99,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.reports import reconciliation
 
     text = (reconciliation.html if args.format == "html" else reconciliation.csv)(_engine())
@@ -108,6 +115,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _findings(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.register import findings
 
     with _engine().connect() as conn:
@@ -124,6 +132,7 @@ def _findings(args: argparse.Namespace) -> int:
 
 
 def _acknowledge(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.register import findings
 
     row = findings.acknowledge(_engine(), args.finding_id, reason=args.reason, by=args.by)
@@ -132,8 +141,6 @@ def _acknowledge(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from adc.register import KINDS, SEVERITIES, STATUSES
-
     register = subparsers.add_parser(
         "register", help="the Information Asset Register: import, export, migrate",
         description="The Information Asset Register (IAR): import and export it, and create or migrate its "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,14 @@ from adc.errors import AdcError
 
 
 def _engine():
+    # imported when the command runs: keeps adc --help fast
     from adc.register.db import register_engine
 
     return register_engine()
 
 
 def _import(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.ropa import exports
 
     counts = exports.import_file(_engine(), Path(args.file), actor=args.actor or _login_name())
@@ -28,6 +30,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.ropa import activities, exports
 
     with _engine().connect() as conn:
@@ -48,8 +51,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _today(args: argparse.Namespace):
-    from datetime import UTC, datetime, time
-
+    # imported when the command runs: keeps adc --help fast
     from adc.ropa.schedule import as_of
 
     if args.on:
@@ -58,6 +60,7 @@ def _today(args: argparse.Namespace):
 
 
 def _due(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.ropa.schedule import activity_tag_key, candidates
 
     today, at = _today(args)
@@ -81,6 +84,7 @@ def _due(args: argparse.Namespace) -> int:
 
 
 def _reviews(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.ropa.reviews import list_reviews
 
     with _engine().connect() as conn:
@@ -102,8 +106,10 @@ def _reviews(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.register import history
     from adc.ropa import activities
+    from adc.ropa.exports import HEADING_OF_FIELD
     from adc.ropa.reviews import list_reviews
 
     with _engine().connect() as conn:
@@ -115,8 +121,6 @@ def _show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
         return 0
-    from adc.ropa.exports import HEADING_OF_FIELD
-
     for key, value in activity.items():
         print(f"{HEADING_OF_FIELD.get(key, key)}: {', '.join(value) if isinstance(value, list) else value}")
     print(f"\nhistory ({len(data['history'])} changes):")
@@ -127,6 +131,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _pack(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
     from adc.config import Settings
     from adc.ropa import activities, packs
     from adc.ropa.schedule import activity_tag_key, candidates

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -84,8 +85,6 @@ class Api:
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         """Start a run with an id of ADC's own, so a repeat after a lost answer is a 409, not a second run."""
-        from datetime import UTC, datetime
-
         now = datetime.now(UTC)
         run_id = f"manual__{now.isoformat()}__{uuid.uuid4().hex[:8]}"
         response = self.request("POST", f"/dags/{dag_id}/dagRuns", json={

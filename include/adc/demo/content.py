@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adc.demo import ropa
+from adc.register import assets
 from adc.register.db import register_engine
 
 HERE = Path(__file__).parent
@@ -18,11 +20,7 @@ def load() -> dict[str, int]:
     """Create the register at the configured URL and load the demo IAR and RoPA into it."""
     engine = register_engine()
     loaded: dict[str, int] = {}
-    from adc.register import assets
-
     loaded["information assets"] = assets.import_file(engine, REGISTER_CSV).created
     # the RoPA after the IAR: its activities link to register assets (by id, so either order works)
-    from adc.demo import ropa
-
     loaded["processing activities"] = ropa.load(engine, ROPA_CSV)
     return loaded

@@ -17,8 +17,11 @@ from datetime import date, timedelta
 from typing import Any, Callable, TypedDict
 
 import boto3
+import httpx
 from boto3.dynamodb.types import TypeSerializer
+from sqlalchemy import create_engine, text
 
+from adc.config import PROJECT_ROOT
 from adc.demo.files import encode
 from adc.demo.people import CONDITIONS, ETHNICITY, ORIENTATION, RELIGION, Faker
 
@@ -453,8 +456,6 @@ def seed_rds(rds) -> int:
 
 def harvester_policy() -> dict[str, Any]:
     """The least-privilege read-only policy (docs/iam-policy.json) the harvester runs with."""
-    from adc.config import PROJECT_ROOT
-
     return json.loads((PROJECT_ROOT / "docs" / "iam-policy.json").read_text())
 
 
@@ -504,8 +505,6 @@ def seed(endpoint_url: str, *, enforce_iam: bool = False, seed_value: int = 2024
 
 def enforce_iam_now(endpoint_url: str) -> None:
     """Switch the moto server to checking every later request against IAM."""
-    import httpx
-
     httpx.post(
         f"{endpoint_url}/moto-api/reset-auth", content=b"0",
         headers={"Content-Type": "text/plain"},  # moto reads the raw body; a form body arrives empty
@@ -515,8 +514,6 @@ def enforce_iam_now(endpoint_url: str) -> None:
 
 def seed_casework_database(url: str) -> None:
     """Create the casework database's schemas in a PostgreSQL stand-in for the RDS instance."""
-    from sqlalchemy import create_engine, text
-
     engine = create_engine(url)
     with engine.begin() as conn:
         for statement in CASEWORK_DDL:

@@ -8,6 +8,9 @@ import io
 import json
 from typing import Any, Iterable
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 
 def to_csv(rows: list[dict[str, Any]], delimiter: str = ",") -> bytes:
     out = io.StringIO()
@@ -26,9 +29,6 @@ def to_json_array(rows: list[dict[str, Any]]) -> bytes:
 
 
 def to_parquet(rows: list[dict[str, Any]]) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = pa.Table.from_pylist(rows)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="snappy")

@@ -15,6 +15,9 @@ from types import ModuleType
 from typing import Any
 
 from adc.config import PROJECT_ROOT
+from adc.demo.client import environment
+from adc.register.db import register_engine
+from adc.register.store import current_datasets
 
 GOVERNANCE_DAGS = ("adc_harvest", "adc_reconcile")
 
@@ -31,8 +34,6 @@ def validation() -> ModuleType:
 
 
 def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
-    from adc.demo.client import environment
-
     print(f"Lineage (OpenLineage events in {demo.lineage_file})")
     if not report.check(demo.lineage_file.exists(), "the demo's OpenLineage file exists"):
         return
@@ -42,9 +43,6 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
 
 
 def checks(report, events: list[dict[str, Any]]) -> None:
-    from adc.register.db import register_engine
-    from adc.register.store import current_datasets
-
     invalid = validation().invalid_events(events)
     report.check(not invalid, f"all {len(events)} events in the file pass the OpenLineage validator"
                  + (f"; first failures: {invalid[:3]}" if invalid else ""))

@@ -7,10 +7,21 @@ PA-004 overdue, PA-002 and PA-005 recently reviewed, the others due later.
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine
+from openpyxl import load_workbook
+from sqlalchemy import Engine, select
+
+from adc.demo.client import Api, DemoError, environment, password_for
+from adc.register import history
+from adc.register.db import register_engine
+from adc.ropa import activities, exports
+from adc.ropa.activities import add_months
+from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, DAG_ID
+from adc.ropa.reviews import list_reviews
+from adc.ropa.tables import ICO_HEADINGS, review, review_step
 
 AS_OF = date(2026, 11, 24)
 DATE_FIELDS = ("last_reviewed", "next_review_due")
@@ -18,8 +29,6 @@ DATE_FIELDS = ("last_reviewed", "next_review_due")
 
 def load(engine: Engine, path: Path, *, today: date | None = None) -> int:
     """Import the demo RoPA (its dates shifted to today); returns the number of activities."""
-    from adc.ropa import exports
-
     shift = (today or date.today()) - AS_OF
     records = [
         record.model_copy(update={f: getattr(record, f) + shift for f in DATE_FIELDS if getattr(record, f)})
@@ -41,9 +50,6 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
     through the REST API (XCom and task state, which any ``user`` can write): the approval stays
     pending and names nobody.
     """
-    from adc.demo.client import Api, environment, password_for
-    from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, DAG_ID
-
     print("RoPA reviews (adc_ropa_review, after the findings' Asset event)")
     with environment(env):
         reviews = _Reviews(api, timeout)
@@ -114,8 +120,6 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
 def _forgery(report, reviews: _Reviews, carol, owner_step: dict, answer) -> None:
     """Issue 11's forgery: carol writes dana's approval of her own proposal as the task's return value
     and marks the task success. Airflow accepts both; ADC records no answer (Airflow has none)."""
-    from adc.ropa.forms import APPROVE, CHANGE, DAG_ID
-
     status = answer("carol", owner_step, CHANGE, comment="Bookings are kept too long",
                     proposed_changes={"retention_schedule": "RS-05: 6 months"})
     report.check(status == 200, f"carol proposes a change to PA-003 (HTTP {status})")
@@ -143,8 +147,6 @@ def _forgery(report, reviews: _Reviews, carol, owner_step: dict, answer) -> None
 
 
 def _register_checks(report, reviews: _Reviews) -> None:
-    from adc.ropa.activities import add_months
-
     today = date.today()
     pa001, pa004, pa006 = (reviews.review(a) for a in ("PA-001", "PA-004", "PA-006"))
     print("  Outcomes in the register:")
@@ -174,12 +176,6 @@ def _register_checks(report, reviews: _Reviews) -> None:
 
 
 def _export_check(report, demo) -> None:
-    from openpyxl import load_workbook
-
-    from adc.register.db import register_engine
-    from adc.ropa import activities, exports
-    from adc.ropa.tables import ICO_HEADINGS
-
     path = demo.root / "ropa.xlsx"
     with register_engine().connect() as conn:
         exports.to_xlsx(activities.all_activities(conn), path)
@@ -192,13 +188,9 @@ class _Reviews:
     """Reads the review questions and outcomes from the register, waiting where a person or task acts."""
 
     def __init__(self, api, timeout: float) -> None:
-        from adc.register.db import register_engine
-
         self.api, self.timeout, self.engine = api, timeout, register_engine()
 
     def wait_until(self, probe, what: str, within: float | None = None):
-        import time
-
         deadline = time.monotonic() + (within or self.timeout)
         while time.monotonic() < deadline:
             value = probe()
@@ -209,18 +201,12 @@ class _Reviews:
         return None
 
     def latest_run(self) -> str | None:
-        from adc.ropa.forms import DAG_ID
-
         self.api.wait_for_dag(DAG_ID)
         runs = self.wait_until(lambda: self.api.get(f"/dags/{DAG_ID}/dagRuns", order_by="-run_after",
                                                     limit=1)["dag_runs"], f"a run of {DAG_ID}")
         return runs[0]["dag_run_id"] if runs else None
 
     def step(self, activity_id: str, kind: str = "owner", status: str | None = None) -> dict | None:
-        from sqlalchemy import select
-
-        from adc.ropa.tables import review, review_step
-
         query = (select(review_step).join(review, review.c.review_id == review_step.c.review_id)
                  .where(review.c.activity_id == activity_id, review_step.c.kind == kind)
                  .order_by(review_step.c.issued_at.desc()).limit(1))
@@ -237,8 +223,6 @@ class _Reviews:
 
     def wait_for_task(self, step: dict) -> None:
         """Until the step's task is waiting for its answer (answering earlier gets a 404)."""
-        from adc.ropa.forms import DAG_ID
-
         def asked():
             tis = self.api.get(f"/dags/{DAG_ID}/dagRuns/{step['dag_run_id']}/taskInstances", limit=1000)
             return any(t["task_id"] == step["task_id"] and t["map_index"] == step["map_index"]
@@ -247,15 +231,10 @@ class _Reviews:
         self.wait_until(asked, f"{step['step_id']} to be asked in Airflow")
 
     def review(self, activity_id: str) -> dict:
-        from adc.ropa.reviews import list_reviews
-
         with self.engine.connect() as conn:
             return list_reviews(conn, activity_id=activity_id)[0]
 
     def activity(self, activity_id: str) -> dict:
-        from adc.demo.client import DemoError
-        from adc.ropa import activities
-
         with self.engine.connect() as conn:
             found = activities.get(conn, activity_id)
         if found is None:
@@ -263,7 +242,5 @@ class _Reviews:
         return found
 
     def history(self, activity_id: str) -> list[tuple[str, str]]:
-        from adc.register import history
-
         with self.engine.connect() as conn:
             return [(h["action"], h["actor"]) for h in history.of(conn, "activity", activity_id)]

@@ -25,8 +25,9 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from adc.config import PROJECT_ROOT
-from adc.demo import estate
+from adc.demo import content, estate, verify
 from adc.demo.client import AUDIT_READER, DATA_PROTECTION_TEAM, USERS, Api, DemoError, environment, password_for
+from adc.demo.postgres import ThrowawayDatabases, server_url
 
 
 def free_port() -> int:
@@ -216,8 +217,6 @@ def start_moto(processes: Processes, demo: Demo) -> None:
 
 def prepare_register(env: dict[str, str]) -> dict[str, Any]:
     """Create the register and load the demo's register and RoPA (steps other areas contribute)."""
-    from adc.demo import content
-
     with environment(env):
         return content.load()
 
@@ -258,8 +257,6 @@ def demo_root() -> Path:
 def make_demo(stack: ExitStack, *, moto_port: int | None, api_port: int | None) -> Demo:
     """The demo's settings; Airflow's metadata in a throwaway PostgreSQL database where a server answers
     (dropped when the demo stops), else SQLite."""
-    from adc.demo.postgres import ThrowawayDatabases, server_url
-
     metadata = None
     if os.environ.get("ADC_DEMO_METADATA", "postgres") == "postgres" and (server := server_url()):
         databases = ThrowawayDatabases(server)
@@ -314,8 +311,6 @@ WHAT_TO_LOOK_AT = [
 
 def check(*, moto_port: int | None = None, api_port: int | None = None, timeout: float = 900) -> int:
     """make demo-check: the same pipeline, headless, end to end; exit 0 with a summary or 1 saying why."""
-    from adc.demo import verify
-
     started = time.monotonic()
     with ExitStack() as stack:
         signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a CI timeout's kill leaves nothing running either

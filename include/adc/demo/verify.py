@@ -6,12 +6,23 @@ later stages, so one run reports everything that is wrong.
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from adc.demo.client import Api, environment
+from sqlalchemy import select
 
-if TYPE_CHECKING:  # the launcher imports this module when it runs the checks
+from adc.demo import lineage, ropa
+from adc.demo.client import Api, environment, password_for
+from adc.demo.estate import GHOST_BUCKET, UNREADABLE_BUCKET
+from adc.register import LIVE, assets, findings, history, reconcile
+from adc.register.db import register_engine
+from adc.register.forms import REGISTER
+from adc.register.store import count_current, latest_complete_run
+from adc.register.tables import asset, harvest_run
+
+if TYPE_CHECKING:  # annotations only: adc.demo.runner imports this module
     from adc.demo.runner import Demo
 
 
@@ -45,8 +56,6 @@ def run_pipeline(api: Api, env: dict[str, str], demo: Demo, *, timeout: float) -
     with environment(env):
         harvest_checks(report)
     reconciliation_stage(report, api, env, timeout=timeout)
-    from adc.demo import lineage, ropa
-
     ropa.stage(report, api, env, demo, timeout=timeout)
     lineage.stage(report, api, env, demo, timeout=timeout)
     return report
@@ -56,13 +65,6 @@ HARVESTED = {"s3": 14, "glue": 9, "dynamodb": 2, "rds": 1}  # datasets per servi
 
 
 def harvest_checks(report: Report) -> None:
-    from sqlalchemy import select
-
-    from adc.demo.estate import GHOST_BUCKET, UNREADABLE_BUCKET
-    from adc.register.db import register_engine
-    from adc.register.store import count_current, latest_complete_run
-    from adc.register.tables import harvest_run
-
     engine = register_engine()
     run_id = latest_complete_run(engine)
     report.check(run_id is not None, "a complete harvest run is in the register")
@@ -103,11 +105,6 @@ SANDBOX = ("unregistered_dataset", "s3://dcr-analytics-sandbox-7f3a/tmp")
 
 def reconciliation_checks(report: Report, engine, policy=None) -> None:
     """The register after reconciling the demo estate: every planted inconsistency, nothing unexpected."""
-    import json
-
-    from adc.register import LIVE, findings, reconcile
-    from adc.register.tables import asset
-
     with engine.connect() as conn:
         live = {(f["kind"], f["subject"]): f for f in findings.list_findings(conn, status=list(LIVE))}
         status = dict(conn.execute(asset.select().with_only_columns(asset.c.asset_id, asset.c.status)).all())
@@ -134,8 +131,6 @@ def reconciliation_checks(report: Report, engine, policy=None) -> None:
 
 def _latest_run(api: Api, dag_id: str, timeout: float) -> str:
     """The newest run of an asset-scheduled DAG, once it exists."""
-    import time
-
     api.wait_for_dag(dag_id)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -148,8 +143,6 @@ def _latest_run(api: Api, dag_id: str, timeout: float) -> str:
 
 def reconciliation_stage(report: Report, api: Api, env: dict[str, str], *, timeout: float) -> None:
     print("Reconciliation (adc_reconcile, after the harvest's Asset event)")
-    from adc.register.db import register_engine
-
     run_id = _latest_run(api, "adc_reconcile", timeout)
     state = api.wait_for_run("adc_reconcile", run_id, timeout)
     if not report.check(state == "success", f"adc_reconcile {run_id} finished {state}"):
@@ -163,13 +156,6 @@ def reconciliation_stage(report: Report, api: Api, env: dict[str, str], *, timeo
 
 def triage_stage(report: Report, api: Api, *, timeout: float) -> None:
     """Each new high finding is a question to dana and erin; dana registers the sandbox through the REST API."""
-    import time
-
-    from adc.demo.client import password_for
-    from adc.register import assets, findings, history
-    from adc.register.db import register_engine
-    from adc.register.forms import REGISTER
-
     api.wait_for_dag("adc_triage")
     deadline = time.monotonic() + timeout
     asked: list[dict[str, Any]] = []

@@ -12,6 +12,7 @@ values are never stored, logged or emitted.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -112,8 +113,6 @@ def by_name(name: str) -> tuple[Classification, str, str] | None:
 # --------------------------------------------------------------------------- sample values
 
 def _is_ip_address(text: str) -> bool:
-    import ipaddress
-
     candidate = text.strip()
     if not (":" in candidate or candidate.count(".") == 3):
         return False

@@ -7,6 +7,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from adc.aws import AwsClients, error_kind
 from adc.config import Source
 from adc.model import ObservedDataset, ScopeOutcome, Service
@@ -51,8 +53,6 @@ def failure(exc: BaseException) -> str:
     AWS errors give their code and message; database drivers their first line. Any other exception
     gives only its type: its message might quote a value being read.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return f"{error.get('Code', error_kind(exc))}: {error.get('Message', '')} ({exc.operation_name})"

@@ -32,15 +32,17 @@ from typing import IO, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine, select
 
-from adc.aws import AwsClients, error_kind
-from adc.config import Source, SourcesFile
+from adc.aws import RETRY_CONFIG, AwsClients, error_kind
+from adc.config import Source, SourcesFile, load_sources
 from adc.errors import AdcError
 from adc.harvest.base import Harvester
 from adc.harvest.context import ScopeContext, failure, log_failure
 from adc.harvest.registry import HARVESTERS
+from adc.harvest.schedule import due_sources
 from adc.model import ObservedDataset, ScopeOutcome, ScopeStatus
 from adc.naming import DatasetId
 from adc.register import store
+from adc.register.db import register_engine
 from adc.register.tables import asset, asset_location, harvest_run, harvest_scope
 
 log = logging.getLogger(__name__)
@@ -219,8 +221,6 @@ def registered_locations(engine: Engine) -> set[DatasetId]:
 def readers_per_unit(units_at_once: int) -> int:
     """Concurrent reads per unit, so that all units' threads fit the HTTP connection pool (a thread
     over the pool makes urllib3 discard connections, and warn)."""
-    from adc.aws import RETRY_CONFIG
-
     return max(2, min(16, RETRY_CONFIG.max_pool_connections // units_at_once - 1))
 
 
@@ -395,10 +395,6 @@ def harvest(engine: Engine, config: SourcesFile, *, sources: list[str] | None = 
 def plan_run(run_id: str, *, requested: list[str] | None, scheduled_at: datetime | None,
              data_interval: tuple[datetime, datetime] | None = None) -> dict[str, Any]:
     """Plan a DAG run: the due sources' units and the listing errors."""
-    from adc.config import load_sources
-    from adc.harvest.schedule import due_sources
-    from adc.register.db import register_engine
-
     config = load_sources()
     sources = due_sources(config, at=scheduled_at, requested=requested)
     plan = start(register_engine(), config, run_id, sources, triggered_by=run_id, data_interval=data_interval)
@@ -407,9 +403,6 @@ def plan_run(run_id: str, *, requested: list[str] | None, scheduled_at: datetime
 
 def run_planned_unit(unit: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
     """Run one planned unit of a DAG run; returns its scopes' outcomes (status, datasets, errors)."""
-    from adc.config import load_sources
-    from adc.register.db import register_engine
-
     outcomes = run_unit(Unit.from_dict(unit), config=load_sources(), engine=register_engine(), run_id=run_id)
     return [{"scope": o.scope, "status": str(o.status), "datasets": o.datasets, "error_kind": o.error_kind,
              "unreadable": len(o.unreadable)} for o in outcomes]
@@ -417,7 +410,5 @@ def run_planned_unit(unit: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
 
 def finish_planned_run(run_id: str, units: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
     """Finish a DAG run; returns the summary without the per-scope list (harvest_run.summary has it all)."""
-    from adc.register.db import register_engine
-
     summary = finish(register_engine(), run_id, units=[Unit.from_dict(u) for u in units], errors=errors)
     return {**summary, "coverage": {k: v for k, v in summary["coverage"].items() if k != "scopes"}}

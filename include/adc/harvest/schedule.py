@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from croniter import croniter
+
 from adc.config import SourcesFile
 
 
@@ -26,6 +28,4 @@ def due_sources(config: SourcesFile, *, at: datetime | None, requested: list[str
         return [config.source(name).name for name in requested]  # an unknown name is a ConfigError
     if at is None:
         return [s.name for s in config.sources]
-    from croniter import croniter
-
     return [s.name for s in config.sources if s.cron and croniter.match(s.cron, at)]

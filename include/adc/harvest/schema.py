@@ -33,6 +33,10 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pyarrow.types as pt
+
 from adc.harvest.classify import looks_personal
 
 HEAD_BYTES = 64 * 1024
@@ -106,9 +110,6 @@ def _parquet(fetch: Fetch, size: int) -> Inferred:
         tail = fetch(size - footer_length - 8, size - 1)
     footer = tail[-(footer_length + 8) :]
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
         # The footer alone, behind the leading magic, is a file as far as reading metadata goes.
         schema = pq.read_schema(pa.BufferReader(b"PAR1" + footer))
@@ -119,8 +120,6 @@ def _parquet(fetch: Fetch, size: int) -> Inferred:
 
 def arrow_type(t: Any) -> str:
     """An Arrow type in the Hive/Glue type vocabulary, so schemas compare across services."""
-    import pyarrow.types as pt
-
     simple = (
         (pt.is_boolean, "boolean"), (pt.is_int8, "tinyint"), (pt.is_int16, "smallint"), (pt.is_int32, "int"),
         (pt.is_int64, "bigint"), (pt.is_uint8, "smallint"), (pt.is_uint16, "int"), (pt.is_uint32, "bigint"),

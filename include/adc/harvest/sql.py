@@ -12,6 +12,13 @@ import fnmatch
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from sqlalchemy import create_engine
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import ObjectKind, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from adc.airflow_bridge import connection_uri
 from adc.config import DatabaseAccess
 from adc.harvest.classify import classify_columns
 from adc.harvest.context import ScopeContext, failure, retention
@@ -26,8 +33,6 @@ def access_url(access: DatabaseAccess) -> str | None:
     """The SQLAlchemy URL to connect with (credentials from the Airflow connection); None if it is missing."""
     url = access.url
     if not url and access.conn_id:  # the model holds exactly one of the two
-        from adc.airflow_bridge import connection_uri
-
         url = connection_uri(access.conn_id)
     if url is None:
         return None
@@ -44,12 +49,6 @@ def inspect_tables(scope: ScopeContext, access: DatabaseAccess, default_database
     A database that cannot be reached or read is a problem of the instance and an unreadable entry
     of the scope, not a failure: the instance itself was listed.
     """
-    from sqlalchemy import create_engine
-    from sqlalchemy import inspect as sa_inspect
-    from sqlalchemy.engine import ObjectKind, make_url
-    from sqlalchemy.exc import SQLAlchemyError
-    from sqlalchemy.pool import NullPool
-
     url = access_url(access)
     if url is None:
         problems.append(f"schema inspection skipped: no Airflow connection {access.conn_id!r}")

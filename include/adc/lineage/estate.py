@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
+from adc.config import Settings
 from adc.lineage.facets import ASSET_FIELDS
-from adc.naming import DatasetId, database_table
+from adc.naming import DatasetId, LocationError, database_table, parse_location
 from adc.register.tables import asset, asset_location, history, observation, observed_dataset
 
 
@@ -213,9 +214,6 @@ class Assets:
     def _index(self, at: datetime | None) -> dict[str, dict[str, list[str]]]:
         """namespace -> location name -> asset ids, for the assets as they were at ``at``."""
         if at not in self._indexes:
-            from adc.config import Settings
-            from adc.naming import LocationError, parse_location
-
             settings = Settings.from_env()
             index: dict[str, dict[str, list[str]]] = {}
             for asset_id in sorted(self._rows):

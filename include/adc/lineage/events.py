@@ -30,6 +30,7 @@ from openlineage.client.facet_v2 import JobFacet, RunFacet, error_message_run, j
 from openlineage.client.uuid import generate_static_uuid
 from sqlalchemy import Connection, select
 
+from adc.errors import AdcError
 from adc.lineage.estate import (
     Assets,
     AssetState,
@@ -114,8 +115,6 @@ def harvest_events(conn: Connection, run_id: str, assets: Assets, *, namespace: 
     """After a harvest: its run events when it ran outside Airflow, then its new, changed and gone datasets."""
     run = conn.execute(select(harvest_run).where(harvest_run.c.run_id == run_id)).mappings().first()
     if run is None:
-        from adc.errors import AdcError
-
         raise AdcError(f"no harvest run {run_id!r} in the register")
     if run["triggered_by"] == "cli":
         yield from run_events(

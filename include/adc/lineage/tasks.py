@@ -15,13 +15,12 @@ from sqlalchemy import Engine
 
 from adc.lineage.estate import datasets_seen, register_tables
 from adc.naming import DatasetId
+from adc.register.db import register_engine
 
 Lineage = tuple[list[DatasetId], list[DatasetId]]
 
 
 def _engine(engine: Engine | None) -> Engine:
-    from adc.register.db import register_engine
-
     return engine or register_engine()
 
 

@@ -8,10 +8,13 @@ The migrations ship inside the package, so any install (editable or not) can mig
 
 from __future__ import annotations
 
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from adc.config import Settings
@@ -63,8 +66,6 @@ def make_engine(url: str | None = None, *, reader: bool = False) -> Engine:
 
 
 def alembic_config(engine: Engine):
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("version_table", VERSION_TABLE)
@@ -74,8 +75,6 @@ def alembic_config(engine: Engine):
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the register's schema to ``revision`` (idempotent)."""
-    from alembic import command
-
     command.upgrade(alembic_config(engine), revision)
 
 
@@ -109,8 +108,4 @@ def exclusive(conn, name: str) -> None:
     SQLite: BEGIN IMMEDIATE (see make_engine) already gives the transaction the only write lock.
     """
     if conn.dialect.name == "postgresql":
-        import zlib
-
-        from sqlalchemy import text
-
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"adc:{name}".encode())})

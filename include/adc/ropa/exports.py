@@ -20,6 +20,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment
 from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
@@ -70,8 +72,6 @@ def to_csv(records: list[dict[str, Any]], *, adc_columns: bool = False) -> str:
 
 
 def to_xlsx(records: list[dict[str, Any]], path: Path | BinaryIO) -> None:
-    from openpyxl import Workbook
-
     workbook = Workbook()
     template = workbook.active
     template.title = SHEET
@@ -83,8 +83,6 @@ def to_xlsx(records: list[dict[str, Any]], path: Path | BinaryIO) -> None:
 
 
 def _write_sheet(sheet, headings: list[str], data: list[list[Any]]) -> None:
-    from openpyxl.styles import Alignment
-
     tabular.write_sheet(sheet, headings, data)
     for cell in sheet[1]:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -128,8 +126,6 @@ def _read_csv(path: Path) -> list[tuple[str, int, dict[str, Any]]]:
 
 
 def _read_xlsx(path: Path) -> list[tuple[str, int, dict[str, Any]]]:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:

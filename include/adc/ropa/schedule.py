@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from adc.config import TagConventions, load_sources
+from adc.errors import ConfigError
 from adc.register.tables import finding, observed_dataset
 from adc.ropa.activities import all_activities, parse_response_time
 from adc.ropa.tables import review, review_step
@@ -75,9 +77,6 @@ class Candidate:
 
 def activity_tag_key() -> str:
     """The tag naming an activity on AWS resources: sources.yaml ``tags.activity`` (ropa:activity)."""
-    from adc.config import TagConventions, load_sources
-    from adc.errors import ConfigError
-
     try:
         return load_sources().tags.activity
     except ConfigError:

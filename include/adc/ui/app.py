@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adc.errors import AdcError
+from adc.register import db
 from adc.register.findings import FindingError, FindingNotFound
 from adc.ui.auth import Csrf, Person
 from adc.ui.deps import render
@@ -63,8 +64,6 @@ def create_app(
     ``reader`` / ``writer``: the register's engines (default: adc.register.db.register_reader / register_engine).
     ``login_url``: where a page without a login sends the person (Airflow's login page).
     """
-    from adc.register import db
-
     # (a default, not an annotation: the annotations of this module are strings, and ``identify`` is local)
     async def authenticate(request: Request, person: Person = Depends(identify)) -> None:  # noqa: B008
         if not person.can_read:

@@ -39,6 +39,8 @@ from adc.errors import AdcError
 from adc.register import assets
 from adc.register.tables import asset, finding, history
 from adc.register.types import UTCDateTime
+from adc.ropa import exports
+from adc.ropa.activities import all_activities
 from adc.ropa.tables import processing_activity, review, review_step
 
 MANIFEST = "SHA256SUMS"
@@ -137,8 +139,6 @@ def register_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
 
 
 def ropa_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
-    from adc.ropa.activities import all_activities
-
     rows = [row for row in all_activities(conn) if row["created_at"] < at]
     return as_of(rows, "activity_id", _changes_since(conn, "activity", at), processing_activity)
 
@@ -291,8 +291,6 @@ def build(engine: Engine, out: IO[bytes], *, at: datetime, generated_by: str, re
 def _write_parts(conn: Connection, pack: _Pack, at: datetime) -> int:
     """The register, the RoPA, the reviews with their evidence, the findings and the history, as of ``at``;
     returns how many evidence files went in."""
-    from adc.ropa import exports
-
     with pack.text("register.csv") as handle:
         pack.rows["register.csv"] = assets.write_csv_rows(assets.rows_of(register_as_of(conn, at)), handle)
     ropa = ropa_as_of(conn, at)

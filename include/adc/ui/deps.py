@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from adc.register import KINDS, SEVERITIES, STATUSES
 from adc.register.findings import acknowledge
 from adc.register.forms import KIND_TITLES
+from adc.reports import sandboxed
 from adc.ui.auth import CSRF_FIELD, Person
 
 MAX_REASON = 2000  # characters of the reason a person gives for acknowledging a finding
@@ -29,8 +30,6 @@ MAX_REASON = 2000  # characters of the reason a person gives for acknowledging a
 
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
-    from adc.reports import sandboxed
-
     env = sandboxed(PackageLoader("adc.ui", "templates"))
     env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int) else ("" if n is None else n)
     env.filters["day"] = lambda d: d.strftime("%Y-%m-%d") if d else ""

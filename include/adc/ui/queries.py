@@ -20,7 +20,8 @@ from sqlalchemy import ColumnElement, Connection, String, and_, case, cast, func
 from adc.config import Settings
 from adc.errors import AdcError
 from adc.naming import DatasetId, LocationError, parse_location
-from adc.register import GSCP, LIVE, SEVERITIES, history
+from adc.register import GSCP, KINDS, LIVE, SEVERITIES, STATUSES, history
+from adc.register.findings import counts
 from adc.register.tables import (
     asset,
     asset_location,
@@ -31,6 +32,9 @@ from adc.register.tables import (
     reconciliation_run,
 )
 from adc.register.tables import history as history_table
+from adc.ropa import activities as ropa_activities
+from adc.ropa.activities import all_activities
+from adc.ropa.reviews import list_reviews
 from adc.ropa.schedule import review_window_opens
 from adc.ropa.tables import activity_asset, processing_activity, review, review_step
 
@@ -333,8 +337,6 @@ class FindingFilter:
 
     @classmethod
     def of(cls, **values: str | None) -> FindingFilter:
-        from adc.register import KINDS, STATUSES
-
         status = (values.get("status") if values.get("status") is not None else "open") or ""
         return cls(
             status=status if status in (*STATUSES, "live", "") else "open",
@@ -416,8 +418,6 @@ def asset_summary(conn: Connection) -> dict[str, Any]:
 
 def finding_summary(conn: Connection) -> dict[str, Any]:
     """Open findings by kind and severity, and how many findings are in each status."""
-    from adc.register.findings import counts
-
     by_status: dict[str, int] = dict(
         conn.execute(select(finding.c.status, func.count()).group_by(finding.c.status)).all())
     return {"open": counts(conn, ("open",)), "by_status": by_status}
@@ -514,8 +514,6 @@ def latest_reconciliation(conn: Connection) -> dict[str, Any] | None:
 
 def activities(conn: Connection, today: date) -> list[dict[str, Any]]:
     """Every processing activity with its review state: overdue, due, the review under way, the last one."""
-    from adc.ropa.activities import all_activities
-
     latest: dict[str, dict[str, Any]] = {}
     for row in conn.execute(select(review).order_by(review.c.opened_at)).mappings():
         latest[row["activity_id"]] = dict(row)
@@ -534,9 +532,6 @@ def activities(conn: Connection, today: date) -> list[dict[str, Any]]:
 
 def activity_page(conn: Connection, activity_id: str) -> dict[str, Any] | None:
     """One activity: its record, linked assets (registered or not), reviews with their steps, history."""
-    from adc.ropa import activities as ropa_activities
-    from adc.ropa.reviews import list_reviews
-
     activity = ropa_activities.get(conn, activity_id)
     if activity is None:
         return None

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from openpyxl import Workbook
 from sqlalchemy import Connection, Engine
 
 from adc import tabular
@@ -48,8 +49,6 @@ def write_csv_rows(rows: list[list[str]], out: TextIO) -> int:
 
 
 def write_xlsx(conn: Connection, out: BinaryIO | str | Path) -> int:
-    from openpyxl import Workbook
-
     rows = export_rows(conn)
     workbook = Workbook()
     sheet = workbook.active

@@ -15,7 +15,10 @@ from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
+from zipfile import BadZipFile
 
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -299,11 +302,6 @@ def _csv_rows(file: Path) -> Iterator[list[Any]]:
 
 
 def _xlsx_rows(file: Path) -> Iterator[list[Any]]:
-    from zipfile import BadZipFile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, OSError, KeyError) as exc:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from adc.ropa.packs import sha256
+from adc.ropa.tables import ICO_TEMPLATE
 from adc.ui import queries
 from adc.ui.deps import reader, render
 
@@ -21,8 +23,6 @@ def activities_page(request: Request):
 
 @router.get("/activities/{activity_id}", response_class=HTMLResponse)
 def activity_page(request: Request, activity_id: str):
-    from adc.ropa.tables import ICO_TEMPLATE
-
     with reader(request).connect() as conn:
         page = queries.activity_page(conn, activity_id)
     if page is None:
@@ -32,8 +32,6 @@ def activity_page(request: Request, activity_id: str):
 
 @router.get("/evidence/{step_id:path}", response_class=HTMLResponse)
 def evidence_page(request: Request, step_id: str):
-    from adc.ropa.packs import sha256
-
     with reader(request).connect() as conn:
         step = queries.review_step_pack(conn, step_id)
     if step is None:

@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from adc.register import assets
+from adc.reports import reconciliation
+from adc.ropa import activities, exports
+from adc.ui import audit
 from adc.ui.deps import PersonDep, reader, render
 
 AUDIT_PACK_RETRY_AFTER = 30  # seconds a person asking for a second pack while one builds is told to wait
@@ -55,8 +59,6 @@ def downloads_page(request: Request):
 
 @router.get("/download/register.{fmt}")
 def register_file(request: Request, fmt: str):
-    from adc.register import assets
-
     if fmt not in ("csv", "xlsx"):
         raise HTTPException(404, "the register downloads as register.csv or register.xlsx")
     stamp = request.app.state.today().isoformat()
@@ -71,8 +73,6 @@ def register_file(request: Request, fmt: str):
 
 @router.get("/download/ropa.{fmt}")
 def ropa_file(request: Request, fmt: str):
-    from adc.ropa import activities, exports
-
     if fmt not in ("csv", "xlsx"):
         raise HTTPException(404, "the RoPA downloads as ropa.xlsx or ropa.csv")
     with reader(request).connect() as conn:
@@ -87,8 +87,6 @@ def ropa_file(request: Request, fmt: str):
 
 @router.get("/download/reconciliation.{fmt}")
 def reconciliation_report(request: Request, fmt: str):
-    from adc.reports import reconciliation
-
     if fmt not in ("html", "csv"):
         raise HTTPException(404, "the reconciliation report downloads as reconciliation.html or .csv")
     stamp = request.app.state.today().isoformat()
@@ -101,8 +99,6 @@ def reconciliation_report(request: Request, fmt: str):
 
 @router.get("/download/audit-pack.zip")
 def audit_pack(request: Request, person: PersonDep, as_of: str = ""):
-    from adc.ui import audit
-
     at = audit.cutoff(as_of or None)  # 400 for a bad date, a line break too (as_of names the file)
     as_of = as_of.strip()
     with request.app.state.audit_packs.one_for(person.user_id):

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from adc.register import findings
 from adc.ui import queries
 from adc.ui.auth import require_change
 from adc.ui.deps import MAX_REASON, PersonDep, acknowledge_finding, reader, render, url
@@ -26,10 +27,8 @@ def findings_page(request: Request, status: str | None = None, kind: str = "", s
 
 @router.get("/findings/{finding_id}", response_class=HTMLResponse)
 def finding_page(request: Request, finding_id: int, done: str = ""):
-    from adc.register.findings import get
-
     with reader(request).connect() as conn:
-        row = get(conn, finding_id)  # FindingNotFound: 404, as every route answers it
+        row = findings.get(conn, finding_id)  # FindingNotFound: 404, as every route answers it
         trail = queries.finding_history(conn, finding_id)
     return render(request, "finding.html", finding=row, history=trail, done=done[:20])
 
