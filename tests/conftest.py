@@ -54,7 +54,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 def pytest_addoption(parser) -> None:
     parser.addoption("--reliability-report", metavar="FILE", default=None,
                      help="write the results of the reliability cases (-m reliability) into FILE, "
-                          "e.g. docs/reliability.md (see tests/reliability/report.py)")
+                          "e.g. docs/reliability.md (see tests/support/reliability_report.py)")
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite the golden files instead of comparing with them (tests/support/golden.py)")
 
@@ -64,7 +64,7 @@ def pytest_configure(config) -> None:
 
     golden.UPDATE = config.getoption("--update-golden")
     if config.getoption("--reliability-report"):
-        from tests.reliability.report import ReliabilityReport
+        from tests.support.reliability_report import ReliabilityReport
 
         config.pluginmanager.register(ReliabilityReport(Path(config.getoption("--reliability-report"))),
                                       "reliability-report")

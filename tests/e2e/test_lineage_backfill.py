@@ -19,12 +19,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "lineage"))
-from lineage_support import change_asset, day, register_asset, two_harvests
-from openlineage_spec import validation
-
 from adc.demo.runner import Processes, free_port, wait_for
 from adc.register.db import make_engine, migrate
+from tests.openlineage_spec import validation
+from tests.support.lineage import change_asset, day, register_asset, two_harvests
 
 pytestmark = pytest.mark.airflow
 

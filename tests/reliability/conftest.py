@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.faults import FaultProxy
+from tests.support.faults import FaultProxy
 
 ADC = str(Path(sys.executable).parent / "adc")
 # One source over the whole DCR estate, through boto3's default chain (AWS_ENDPOINT_URL: the proxy).

@@ -1,5 +1,5 @@
 """AWS misbehaving under a harvest: throttling, errors, dropped and slow connections, an endpoint that
-goes away, a harvest killed part-way. Every fault crosses a real socket (tests/reliability/faults.py)
+goes away, a harvest killed part-way. Every fault crosses a real socket (tests/support/faults.py)
 between boto3 and the moto server holding the DCR estate.
 
 The promise (../shared/DESIGN.md): the harvest ends with the result it has without faults, or it
@@ -19,11 +19,11 @@ from sqlalchemy import text
 from adc.config import SourcesFile
 from adc.harvest import runner
 from adc.register import reconcile
-from tests.integration.harvest.harvest_support import GOLDEN, estate_projection, scopes
-from tests.integration.register.register_staging import state
-from tests.processes import kill_when
 from tests.reliability.conftest import QUICK_VERDICT, adc, start_adc
-from tests.reliability.faults import DROP, ERROR, SLOW, THROTTLE, Rule
+from tests.support.faults import DROP, ERROR, SLOW, THROTTLE, Rule
+from tests.support.harvest import GOLDEN, estate_projection, scopes
+from tests.support.processes import kill_when
+from tests.support.register_staging import state
 
 pytestmark = pytest.mark.reliability("faults")
 

@@ -20,7 +20,6 @@ import zipfile
 from datetime import UTC, date, datetime
 
 import pytest
-from openlineage_spec import validation
 from openpyxl import load_workbook
 from sqlalchemy import func, inspect, select
 
@@ -43,9 +42,10 @@ from adc.tabular import workbook_text
 from adc.ui import audit
 from adc.ui.deps import MAX_REASON
 from tests.dags.test_harvest_dag import dagbag
-from tests.integration.harvest.harvest_support import aws, bucket, current, harvest, scopes, sources
+from tests.openlineage_spec import validation
 from tests.reliability.conftest import adc
-from tests.reliability.hostile_support import (
+from tests.support.harvest import aws, bucket, current, harvest, scopes, sources
+from tests.support.hostile import (
     ASSET_NAME,
     COLUMNS,
     DESCRIPTION,

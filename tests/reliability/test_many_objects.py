@@ -2,7 +2,7 @@
 does not grow with the number of objects (DESIGN.md: a unit holds a page, not the estate).
 
 moto cannot hold a million objects in reasonable time, so the fault proxy answers S3's listing of
-the prefix itself (tests/reliability/faults.py: TinyObjects), page by page in S3's own XML; the
+the prefix itself (tests/support/faults.py: TinyObjects), page by page in S3's own XML; the
 bucket and everything else about it are real, in moto. `adc harvest` runs as its own process so its
 peak memory is its own (os.wait4).
 """
@@ -17,7 +17,7 @@ import pytest
 
 from bench.common import measure
 from tests.reliability.conftest import ADC, SOURCES
-from tests.reliability.faults import FaultProxy, TinyObjects
+from tests.support.faults import FaultProxy, TinyObjects
 
 pytestmark = pytest.mark.reliability("input")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.reliability.report import ReliabilityReport, areas_of
+from tests.support.reliability_report import ReliabilityReport, areas_of
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"

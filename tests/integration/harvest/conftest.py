@@ -1,4 +1,4 @@
-"""Fixtures for harvest tests; the helpers are in harvest_support.py."""
+"""Fixtures for harvest tests; the helpers are in tests/support/harvest.py."""
 
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.credentials import RefreshableCredentials
-from harvest_support import REGION, aws, sources
 
 from adc.aws import AwsClients
+from tests.support.harvest import REGION, aws, sources
 
 ROLE = "arn:aws:iam::111111111111:role/adc-harvester"
 

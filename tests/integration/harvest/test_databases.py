@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from harvest_support import ACCOUNT, REGION, aws, current, fields, harvest, scopes, sources
 
 from adc.demo import estate
 from adc.harvest import rds
 from adc.model import Classification
+from tests.support.harvest import ACCOUNT, REGION, aws, current, fields, harvest, scopes, sources
 
 P, S = Classification.PERSONAL, Classification.SPECIAL
 NO_POSTGRES = "no PostgreSQL reachable for the SQL inspector (set ADC_TEST_POSTGRES_URL)"

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from harvest_support import GOLDEN, REGION, current, estate_projection, fields, harvest, register_asset, scopes
 
 from adc import naming
 from adc.demo import estate
 from adc.model import Classification
 from tests.support.golden import assert_golden
+from tests.support.harvest import GOLDEN, REGION, current, estate_projection, fields, harvest, register_asset, scopes
 
 P, S, C = Classification.PERSONAL, Classification.SPECIAL, Classification.CRIMINAL
 

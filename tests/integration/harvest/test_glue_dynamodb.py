@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from harvest_support import ACCOUNT, REGION, aws, current, fields, harvest, scopes, sources
 
 from adc.model import Classification
-from tests.reliability.hostile_support import register_dump
+from tests.support.harvest import ACCOUNT, REGION, aws, current, fields, harvest, scopes, sources
+from tests.support.hostile import register_dump
 
 GLUE = f"arn:aws:glue:{REGION}:{ACCOUNT}"
 DYNAMODB = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}"

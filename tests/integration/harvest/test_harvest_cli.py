@@ -7,9 +7,8 @@ import os
 import subprocess
 import sys
 
-from harvest_support import bucket
-
 from adc.demo.files import encode
+from tests.support.harvest import bucket
 
 ROWS = [{"employee_id": "E1", "ni_number": "QQ123456A", "union_subs_deduction": "12.50"}]
 

@@ -7,12 +7,12 @@ import re
 import boto3
 import pytest
 from botocore.config import Config
-from harvest_support import ACCOUNT, REGION, aws, bucket, current, harvest, register_asset, scopes, sources
 from sqlalchemy import func, select
 
 from adc import aws as adc_aws
 from adc.harvest import runner
 from adc.register.tables import harvest_run, harvest_scope, observation
+from tests.support.harvest import ACCOUNT, REGION, aws, bucket, current, harvest, register_asset, scopes, sources
 
 CSV = b"id,email\n1,a@example.org\n"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from harvest_support import REGION, aws, bucket, current, harvest, scopes, sources
 
 from adc.demo.estate import harvester_policy
 from adc.demo.files import encode
 from adc.harvest import runner
-from tests.reliability.hostile_support import register_dump
+from tests.support.harvest import REGION, aws, bucket, current, harvest, scopes, sources
+from tests.support.hostile import register_dump
 
 ROWS = [{"applicant_id": f"A{i}", "email": f"p{i}@example.org", "score": i} for i in range(25)]
 

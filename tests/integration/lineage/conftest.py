@@ -1,11 +1,12 @@
-"""Fixtures for lineage on a real register; the helpers are in lineage_support.py."""
+"""Fixtures for lineage on a real register; the helpers are in tests/support/lineage.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from lineage_support import harvest_at, start_receiver
+
+from tests.support.lineage import harvest_at, start_receiver
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from lineage_support import change_asset, day, register_asset, two_harvests
-from openlineage_spec import validation
 
 from adc.lineage.backfill import backfill
 from adc.register.db import make_engine, migrate
+from tests.openlineage_spec import validation
+from tests.support.lineage import change_asset, day, register_asset, two_harvests
 
 pytestmark = pytest.mark.airflow
 

@@ -7,7 +7,13 @@ import json
 from datetime import date
 
 import pytest
-from lineage_support import (
+from sqlalchemy import select
+
+from adc.lineage.backfill import backfill, daily_intervals
+from adc.lineage.emit import LineageTransportError, emit_current, emit_harvest
+from adc.register.tables import harvest_run, observed_dataset
+from tests.openlineage_spec import validation
+from tests.support.lineage import (
     change_asset,
     day,
     glue_table,
@@ -17,12 +23,6 @@ from lineage_support import (
     start_receiver,
     two_harvests,
 )
-from openlineage_spec import validation
-from sqlalchemy import select
-
-from adc.lineage.backfill import backfill, daily_intervals
-from adc.lineage.emit import LineageTransportError, emit_current, emit_harvest
-from adc.register.tables import harvest_run, observed_dataset
 
 
 def changes(events: list[dict]) -> dict[str, str]:

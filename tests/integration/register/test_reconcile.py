@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from register_staging import (
+from sqlalchemy import func, select
+
+from adc.errors import AdcError
+from adc.register import findings, history, reconcile
+from adc.register.reconcile import AbsenceDecision, Policy, Reconciliation
+from adc.register.tables import finding, reconciliation_run
+from adc.register.tables import history as history_table
+from tests.support.processes import kill_when
+from tests.support.register_staging import (
     asset_row,
     bucket_scope,
     demo_register,
@@ -24,14 +32,6 @@ from register_staging import (
     s3,
     state,
 )
-from sqlalchemy import func, select
-
-from adc.errors import AdcError
-from adc.register import findings, history, reconcile
-from adc.register.reconcile import AbsenceDecision, Policy, Reconciliation
-from adc.register.tables import finding, reconciliation_run
-from adc.register.tables import history as history_table
-from tests.processes import kill_when
 
 HERE = Path(__file__).parent
 
@@ -87,7 +87,7 @@ def test_an_unreadable_bucket_marks_nothing_missing(demo):
 
 def test_a_location_no_harvest_listed_is_not_missing(register):
     register_rows = [{"asset_id": "IA-0100", "name": "Elsewhere", "location": "s3://never-harvested"}]
-    from register_staging import register as add
+    from tests.support.register_staging import register as add
 
     add(register, *register_rows)
     harvest(register, (bucket_scope("other"), [s3("other", "x", "id")]))
@@ -185,7 +185,7 @@ def test_symlinks_tie_a_catalogue_table_and_its_files_to_the_same_asset(register
                       "personal_data": "yes"},
                      {"asset_id": "IA-0202", "name": "Table only", "location": "glue://crm/contacts",
                       "personal_data": "yes"}]
-    from register_staging import register as add
+    from tests.support.register_staging import register as add
 
     add(register, *register_rows)
     harvest(register,
@@ -197,7 +197,7 @@ def test_symlinks_tie_a_catalogue_table_and_its_files_to_the_same_asset(register
 
 
 def test_schema_drift_against_the_previous_version(register):
-    from register_staging import register as add
+    from tests.support.register_staging import register as add
 
     add(register, {"asset_id": "IA-0300", "name": "Lake", "location": "s3://lake", "personal_data": "yes"})
     harvest(register, (bucket_scope("lake"), [s3("lake", "people", "id", "email", "score")]))
@@ -214,7 +214,7 @@ def test_schema_drift_against_the_previous_version(register):
 
 
 def test_the_reverse_classification_mismatch_is_low(register):
-    from register_staging import register as add
+    from tests.support.register_staging import register as add
 
     add(register, {"asset_id": "IA-0400", "name": "Stats", "location": "s3://stats", "personal_data": "yes"})
     harvest(register, (bucket_scope("stats"), [s3("stats", "q", "period", "count")]))
@@ -224,7 +224,7 @@ def test_the_reverse_classification_mismatch_is_low(register):
 
 
 def test_retention_is_judged_where_the_data_is_held(register):
-    from register_staging import register as add
+    from tests.support.register_staging import register as add
 
     add(register, {"asset_id": "IA-0500", "name": "Logs", "location": "s3://logs; glue://logs_db",
                    "retention_schedule": "RS-10"},
@@ -254,7 +254,7 @@ def test_unreadable_files_in_a_complete_scope(register):
 
 
 def mass_absence(engine) -> str:
-    from register_staging import register as add
+    from tests.support.register_staging import register as add
 
     add(engine, *({"asset_id": f"IA-06{i:02d}", "name": f"Bucket {i}", "location": f"s3://bucket-{i}"}
                   for i in range(4)))

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from register_staging import bucket_scope, demo_register, demo_units, harvest, s3
 
 from adc.cli import main
 from adc.register import reconcile
 from adc.reports import reconciliation
+from tests.support.register_staging import bucket_scope, demo_register, demo_units, harvest, s3
 
 HOSTILE = "<script>alert('x')</script>{{ 7*7 }}"
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from register_staging import asset_row, demo_register, demo_units, harvest, live
 from sqlalchemy import func, select
 
 from adc.register import assets, findings, history, reconcile, triage
 from adc.register.forms import ADD, DISMISS, REGISTER, RETIRE, UPDATE
 from adc.register.tables import asset, finding
 from adc.register.tables import history as history_table
+from tests.support.register_staging import asset_row, demo_register, demo_units, harvest, live
 
 SANDBOX = ("unregistered_dataset", "s3://sandbox/tmp")
 

@@ -1,4 +1,4 @@
-"""Fixtures for the register UI's tests; the helpers and the demo register's build are in ui_support.py."""
+"""Fixtures for the register UI's tests; the helpers and the demo register's build are in tests/support/ui.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from ui_support import DemoRegister, build
+
+from tests.support.ui import DemoRegister, build
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -23,8 +23,8 @@ from adc.ropa.forms import CONFIRM
 from adc.ropa.outcomes import Answer, record
 from adc.ropa.reviews import issue
 from adc.ui import audit
-from tests.integration.register.register_staging import bucket_scope, demo_register, demo_units, harvest, s3
-from tests.integration.register.register_staging import register as register_assets
+from tests.support.register_staging import bucket_scope, demo_register, demo_units, harvest, s3
+from tests.support.register_staging import register as register_assets
 
 
 def _pack(engine, at: datetime) -> dict[str, bytes]:

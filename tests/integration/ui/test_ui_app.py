@@ -14,13 +14,13 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from ui_support import HOSTILE, SECRET
 
 from adc.register import assets, history
 from adc.register.tables import finding
 from adc.ropa.tables import ICO_HEADINGS
 from adc.ui import audit
 from adc.ui.auth import CSRF_HEADER, CSRF_MAX_AGE, Csrf, Person
+from tests.support.ui import HOSTILE, SECRET
 
 PAGES = ["/adc/", "/adc/assets", "/adc/assets/IA-0031", "/adc/assets/IA-0900", "/adc/findings", "/adc/findings?status=",
          "/adc/activities", "/adc/activities/PA-004", "/adc/downloads"]
@@ -29,9 +29,8 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }}"
 
 def _routes(demo_register) -> list[tuple[str, str]]:
     """Every route of the app with its parameters filled in: (method, path)."""
-    from ui_support import identify
-
     from adc.ui.app import create_app
+    from tests.support.ui import identify
 
     filled = {"asset_id": "IA-0031", "finding_id": str(demo_register.hostile_finding), "activity_id": "PA-004",
               "step_id": demo_register.answered_step, "fmt": "csv"}

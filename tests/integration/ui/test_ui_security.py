@@ -1,7 +1,7 @@
 """The register UI's security review (issue 11), on the demo register with the test login: which login
 skips the CSRF guard, reading needs a permission, heavy reads are bounded, bad input is refused.
 
-The test login (ui_support.identify) authenticates as Airflow's get_user does and asks
+The test login (tests.support.ui.identify) authenticates as Airflow's get_user does and asks
 adc.ui.auth.browser_session, as the plugin does, whether the session cookie is what logged in.
 """
 
@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select, update
-from ui_support import SECRET, identify
 
 from adc.register import history
 from adc.register.tables import finding
 from adc.ui import audit, queries
 from adc.ui.auth import CSRF_HEADER
+from tests.support.ui import SECRET, identify
 
 ANSWER_WAIT = 15  # seconds a test waits for a request running in another thread
 
@@ -192,8 +192,8 @@ def test_a_big_asset_page_shows_the_first_of_each_list_and_how_many_more(registe
     from fastapi.testclient import TestClient
 
     from adc.ui.app import create_app
-    from tests.integration.register.register_staging import bucket_scope, harvest, s3
-    from tests.integration.register.register_staging import register as register_assets
+    from tests.support.register_staging import bucket_scope, harvest, s3
+    from tests.support.register_staging import register as register_assets
 
     n = queries.MAX_ROWS + 5
     register_assets(register, {"asset_id": "IA-0777", "name": "Wide",

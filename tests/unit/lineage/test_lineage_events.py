@@ -11,13 +11,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import lineage_cases as cases
 import pytest
 from openlineage.client.serde import Serde
-from openlineage_spec import validation
 
 from adc.lineage.events import dataset_event, run_events
 from adc.naming import DatasetId
+from tests.openlineage_spec import validation
+from tests.support import lineage_cases as cases
 from tests.support.golden import assert_golden
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -6,17 +6,17 @@ import copy
 import json
 from datetime import UTC, datetime
 
-import lineage_cases as cases
 import pytest
 from jsonschema import Draft202012Validator
 from openlineage.client.serde import Serde
-from openlineage_spec import validation
 
 from adc.lineage import facets
 from adc.lineage.estate import Assets
 from adc.lineage.events import dataset_event
 from adc.model import SPECIAL_CATEGORIES
 from adc.naming import DatasetId
+from tests.openlineage_spec import validation
+from tests.support import lineage_cases as cases
 
 SCHEMA = json.loads((facets.SCHEMAS / "AdcAssetDatasetFacet.json").read_text())
 

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from adc import naming
 from adc.demo.files import encode
-from tests.integration.harvest.harvest_support import ACCOUNT, REGION, aws, bucket
-from tests.integration.ui.ui_support import SECRET as CSRF_SECRET
-from tests.integration.ui.ui_support import SESSION, identify
+from tests.support.harvest import ACCOUNT, REGION, aws, bucket
+from tests.support.ui import SECRET as CSRF_SECRET
+from tests.support.ui import SESSION, identify
 
 # --------------------------------------------------------------------------- the strings
 
@@ -110,7 +110,7 @@ def long_key(prefix: str, filename: str) -> str:
 
 def ui_client(engine, user: str = "dana") -> TestClient:
     """The register UI over ``engine``, mounted under /adc as Airflow mounts it, with ``user`` logged in
-    through a session cookie (tests/integration/ui/ui_support.py has the test login)."""
+    through a session cookie (tests/support/ui.py has the test login)."""
     from adc.ui.app import create_app
 
     outer = FastAPI()

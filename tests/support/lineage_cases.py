@@ -1,5 +1,6 @@
 """Datasets of every service, as the harvest records them, and assets with a history: the inputs
-of the golden events (golden/*.json). Built from adc.model, so a change of the model shows here."""
+of the golden events (tests/unit/lineage/golden/). Built from adc.model, so a change of the model
+shows here."""
 
 from __future__ import annotations
 

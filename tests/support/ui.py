@@ -84,7 +84,7 @@ def build(engine) -> DemoRegister:
     from adc.ropa.forms import CHANGE
     from adc.ropa.outcomes import Answer, record
     from adc.ropa.reviews import issue
-    from tests.integration.register.register_staging import bucket_scope, harvest, s3
+    from tests.support.register_staging import bucket_scope, harvest, s3
 
     assets.import_file(engine, REGISTER_CSV, actor="demo")
     demo_ropa.load(engine, ROPA_CSV)

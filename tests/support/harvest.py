@@ -15,7 +15,7 @@ from adc.register import assets, store
 
 REGION, ACCOUNT = "eu-west-2", "123456789012"
 # every dataset of the DCR demo estate as the harvest describes it (see test_dcr_estate.py)
-GOLDEN = Path(__file__).parent / "golden" / "dcr_estate.json"
+GOLDEN = Path(__file__).resolve().parents[1] / "integration" / "harvest" / "golden" / "dcr_estate.json"
 
 
 def sources(*specs: dict[str, Any]) -> SourcesFile:
