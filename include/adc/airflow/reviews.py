@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from adc.airflow.audit import task_state_changes
-from adc.airflow.operators import _register, _team
+from adc.airflow.operators import _place, _register, _team
 from adc.ropa.forms import DAG_ID
-from adc.ropa.outcomes import note_unanswered
+from adc.ropa.outcomes import awaits_answer, note_unanswered
 from adc.ropa.reviews import Question, issue
 from adc.ropa.schedule import activity_tag_key
 
@@ -28,10 +28,13 @@ def settle(context, *, tasks: tuple[str, ...]) -> None:
     is done was never answered in Airflow: the task was marked success, failed or skipped by hand.
     """
     ti = context["ti"]
-    states = ti.get_task_states(dag_id=ti.dag_id, map_index=ti.map_index, task_ids=list(tasks),
+    waiting = [task_id for task_id in tasks if awaits_answer(_register(), {**_place(context), "task_id": task_id})]
+    if not waiting:  # the usual case: every step was answered (or never asked), no need to ask Airflow
+        return
+    states = ti.get_task_states(dag_id=ti.dag_id, map_index=ti.map_index, task_ids=waiting,
                                 run_ids=[ti.run_id]).get(ti.run_id, {})
-    for task_id in tasks:
-        place = {"dag_id": ti.dag_id, "dag_run_id": ti.run_id, "task_id": task_id, "map_index": ti.map_index}
+    for task_id in waiting:
+        place = {**_place(context), "task_id": task_id}
         state = states.get(f"{task_id}_{ti.map_index}", states.get(task_id))
         noted = note_unanswered(_register(), place, state=str(state) if state else None,
                                 changes=task_state_changes(ti.dag_id, ti.run_id, task_id, ti.map_index))

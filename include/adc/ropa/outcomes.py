@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, select, update
@@ -102,6 +102,17 @@ def follow_up(engine: Engine, step_id: str) -> reviews.Question | None:
         return reviews.follow_up(conn, step_id)
 
 
+def _unsettled(step: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    """A step still waiting for its answer whose task's end has not been noted yet."""
+    return step is not None and step["status"] == "pending" and not step["ended_without_answer"]
+
+
+def awaits_answer(engine: Engine, place: dict[str, Any]) -> bool:
+    """Whether the step asked at ``place`` is still waiting for an answer (and not noted as ended)."""
+    with engine.connect() as conn:
+        return _unsettled(reviews.step_at(conn, place))
+
+
 def note_unanswered(engine: Engine, place: dict[str, Any], *, state: str | None,
                     changes: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     """The task at ``place`` ended without an answer: keep its step pending and say so.
@@ -113,7 +124,7 @@ def note_unanswered(engine: Engine, place: dict[str, Any], *, state: str | None,
     with engine.begin() as conn:
         exclusive(conn, "ropa")
         step = reviews.step_at(conn, place)
-        if step is None or step["status"] != "pending" or step["ended_without_answer"]:
+        if not _unsettled(step):
             return None
         note = {"task": f"{place['task_id']}[{place['map_index']}]", "state": state, "answer": None,
                 "changed_by": changes, "noted_at": now().isoformat()}
