@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# Two workers: the tests that start Airflow run on one, everything else beside them (tests/conftest.py).
+WORKERS ?= -n 2 --dist loadscope
 
 export SCARF_ANALYTICS := false
 export DO_NOT_TRACK := 1
@@ -35,13 +37,13 @@ lint: install  ## ruff, mypy and the import contract (.importlinter): part of ma
 	PYTHONPATH=include $(BIN)/lint-imports
 
 test: install lint  ## lint, then the whole test suite but its slow cases (.ci/run runs those too: make test-slow)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(WORKERS) $(PYTEST_ARGS)
 
 test-slow: install  ## the slow cases: faults that never clear, millions of objects (a few minutes)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 test-fast: install  ## tests without Airflow processes, browsers or slow cases
-	$(BIN)/python -m pytest -m "not airflow and not browser and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not airflow and not browser and not slow" $(WORKERS) $(PYTEST_ARGS)
 
 reliability: install  ## every reliability case, slow ones included; results go to docs/reliability.md
 	$(BIN)/python -m pytest tests -m reliability --reliability-report docs/reliability.md $(PYTEST_ARGS)

@@ -70,6 +70,33 @@ def pytest_configure(config) -> None:
                                       "reliability-report")
 
 
+# make test runs two xdist workers: every test that starts Airflow or a browser runs on one of them,
+# in file order, and the other takes the rest. Two Airflows at once on two cores would starve each
+# other. (xdist's own --dist loadgroup cannot do this on pytest 9.2: pytest-dev/pytest-xdist#1386.)
+AIRFLOW_TESTS = ("tests/e2e/", "tests/dags/test_harvest_dag.py", "tests/integration/lineage/test_lineage_dag.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if (item.get_closest_marker("airflow") or item.get_closest_marker("browser")) \
+                and not item.nodeid.startswith(AIRFLOW_TESTS):
+            raise pytest.UsageError(f"{item.nodeid} starts Airflow or a browser: add its file to AIRFLOW_TESTS "
+                                    "in tests/conftest.py, so parallel runs keep it apart")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # xdist loads this hook only when it is installed
+
+    class AirflowTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "airflow" if nodeid.startswith(AIRFLOW_TESTS) else nodeid
+
+    return AirflowTestsTogether(config, log)
+
+
 def free_port() -> int:
     from adc.demo.runner import free_port as _free_port
 

@@ -54,13 +54,15 @@ def test_demo_up_serves_the_ui_to_reviewers_and_ctrl_c_stops_everything(tmp_path
         assert f"http://127.0.0.1:{api_port}" in text
         assert "alice" in text and "passwords.json" in text
 
-        base = f"http://127.0.0.1:{api_port}"
-        token = httpx.post(f"{base}/auth/token", json={"username": "alice", "password": password_for("alice")})
+        # The api-server answers its first requests while the scheduler and DAG processor start beside it on
+        # two cores: a slow answer is not a fault here, so wait for it as a person would.
+        http = httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=120)
+        token = http.post("/auth/token", json={"username": "alice", "password": password_for("alice")})
         assert token.status_code == 201
-        dags = httpx.get(f"{base}/api/v2/dags", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        dags = http.get("/api/v2/dags", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
         assert dags.status_code == 200
         assert "adc_harvest" in {d["dag_id"] for d in dags.json()["dags"]}
-        wrong = httpx.post(f"{base}/auth/token", json={"username": "alice", "password": "admin"})
+        wrong = http.post("/auth/token", json={"username": "alice", "password": "admin"})
         assert wrong.status_code == 401
         assert _processes_mentioning(str(demo_dir)), "the demo's processes should be running"
     finally:

@@ -276,6 +276,9 @@ def up(*, moto_port: int | None = None, api_port: int | None = None) -> int:
     print("Starting the ADC demo (Department for Civic Registration)")
     with ExitStack() as stack:
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        # Python keeps an ignored SIGINT ignored (a parent such as a test runner's worker may ignore it):
+        # Ctrl-C must stop the demo whoever started it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         demo = make_demo(stack, moto_port=moto_port, api_port=api_port or 8080)
         processes, _, api = bring_up(stack, demo)
         api.wait_for_dag("adc_harvest")

@@ -78,7 +78,7 @@ def test_only_the_assigned_owner_may_answer(review_run):
     assert review_run.answer("victor", step, CONFIRM).status_code == 403
     anonymous = httpx.patch(f"{review_run.airflow.api_url}/api/v2/dags/{step['dag_id']}/dagRuns/{step['dag_run_id']}"
                             f"/taskInstances/{step['task_id']}/{step['map_index']}/hitlDetails",
-                            json={"chosen_options": [CONFIRM], "params_input": {}})
+                            json={"chosen_options": [CONFIRM], "params_input": {}}, timeout=60)
     assert anonymous.status_code == 401
     assert review_run.step("PA-104")["status"] == "pending"
 

@@ -46,7 +46,8 @@ def test_without_a_login_every_route_is_401(airflow):
         assert anonymous.get(path).status_code == 401, path
     assert anonymous.post("/adc/findings/1/acknowledge", data={"reason": "x"}).status_code == 401
     assert anonymous.post("/adc/api/findings/1/acknowledge", json={"reason": "x"}).status_code == 401
-    forged = httpx.get(f"{airflow.api_url}/adc/api/me", headers={"Authorization": "Bearer not-a-token"})
+    forged = httpx.get(f"{airflow.api_url}/adc/api/me", headers={"Authorization": "Bearer not-a-token"},
+                       timeout=60)
     assert forged.status_code in (401, 403)
 
 
