@@ -103,9 +103,9 @@ def worker(kind: str, url: str, target: str, *args: str) -> None:
     """emit-all | backfill FIRST LAST (events through the configured transport) | baseline-file |
     baseline-http (the bytes of a previous file emission, written or POSTed plainly)."""
     if kind in ("emit-all", "backfill"):
-        from adc import airflow_bridge
+        from adc import connections
 
-        airflow_bridge.openlineage_config()  # import Airflow's provider now: process start, not emission
+        connections.openlineage_config()  # import Airflow's provider now: process start, not emission
     started = time.perf_counter()
     if kind == "emit-all":
         from adc.lineage.emit import emit_current

@@ -20,38 +20,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import Asset, CronTriggerTimetable, MultipleCronTriggerTimetable, Param, dag, task
-from airflow.sdk.bases.timetable import BaseTimetable
-from airflow.sdk.exceptions import AirflowFailException, AirflowTimetableInvalid
+from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
-from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, lineage_task, report_lineage
-from adc.config import load_sources
-from adc.errors import ConfigError
-from adc.harvest.schedule import crons
-
-
-class SourcesFileInvalid(BaseTimetable):
-    """The schedule's stand-in when sources.yaml is wrong: Airflow validates the timetable when it
-    bags the DAG and shows the error as the file's import error, one line, without a traceback."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    def validate(self) -> None:
-        raise AirflowTimetableInvalid(self.message)
-
-
-def harvest_schedule():
-    try:
-        config = load_sources()
-    except ConfigError as exc:
-        return SourcesFileInvalid(str(exc))
-    found = crons(config)
-    if not found:
-        return None  # every source is manual
-    if len(found) == 1:
-        return CronTriggerTimetable(found[0], timezone="UTC")
-    return MultipleCronTriggerTimetable(*found, timezone="UTC")
+from adc.airflow import DEFAULT_ARGS, HARVEST_ASSET_URI
+from adc.airflow.lineage import lineage_task, report_lineage
+from adc.airflow.schedule import harvest_schedule
 
 
 @dag(

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable, dag
 
-from adc.airflow_bridge import DEFAULT_ARGS, lineage_task, report_lineage
+from adc.airflow import DEFAULT_ARGS
+from adc.airflow.lineage import lineage_task, report_lineage
 
 
 @dag(

@@ -24,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
+from adc.airflow import DEFAULT_ARGS, HARVEST_ASSET_URI
+from adc.airflow.lineage import lineage_task
 from adc.airflow.operators import AbsenceApproval
-from adc.airflow_bridge import DEFAULT_ARGS, HARVEST_ASSET_URI, lineage_task
 from adc.config import Settings
 from adc.register import FINDINGS_ASSET_URI
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, dag, task, task_group
 
+from adc.airflow import DEFAULT_ARGS
 from adc.airflow.operators import ReviewTask
-from adc.airflow_bridge import DEFAULT_ARGS
 from adc.register import FINDINGS_ASSET_URI
 from adc.ropa import forms
 

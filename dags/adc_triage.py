@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
+from adc.airflow import DEFAULT_ARGS
 from adc.airflow.operators import TriageTask
-from adc.airflow_bridge import DEFAULT_ARGS
 from adc.register import FINDINGS_ASSET_URI
 from adc.register.forms import PARAMS, TRIAGE_DAG_ID, TRIAGE_TASK
 

@@ -26,8 +26,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.utils import parse_timestamp
 
-from adc.airflow_bridge import aws_session
 from adc.config import Source
+from adc.connections import aws_session
 
 # Adaptive mode adds client-side rate limiting on top of exponential backoff: the right thing for
 # a crawler that shares an account's API quotas with production workloads.

@@ -13,13 +13,13 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from adc.airflow_bridge import connection_uri
+from adc import connections
 from adc.errors import ConfigError
 from adc.model import Service
 
@@ -70,6 +70,9 @@ def _check_schedule(value: str | None) -> str | None:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class DatabaseAccess(_Strict):
@@ -223,9 +226,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_sources(path: str | os.PathLike[str] | None = None) -> SourcesFile:
-    """Read and validate sources.yaml; raise ConfigError naming file, field and problem."""
-    file = Path(path or os.environ.get("ADC_SOURCES") or DEFAULT_SOURCES)
+def load_yaml(file: Path, model: type[_Model], expected: str) -> _Model:
+    """Read a YAML file into a pydantic model; raise ConfigError naming the file, field and problem."""
     try:
         raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
@@ -237,14 +239,22 @@ def load_sources(path: str | os.PathLike[str] | None = None) -> SourcesFile:
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{file}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{file}: expected a mapping with a 'sources' list at the top")
+        raise ConfigError(f"{file}: expected {expected}")
     try:
-        return SourcesFile.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{file}: {_field_path(first['loc'])}: {message}{more}") from None
+        # a check across the whole file names its own field in the message
+        field = f"{_field_path(first['loc'])}: " if first["loc"] else ""
+        raise ConfigError(f"{file}: {field}{message}{more}") from None
+
+
+def load_sources(path: str | os.PathLike[str] | None = None) -> SourcesFile:
+    """Read and validate sources.yaml; raise ConfigError naming file, field and problem."""
+    file = Path(path or os.environ.get("ADC_SOURCES") or DEFAULT_SOURCES)
+    return load_yaml(file, SourcesFile, "a mapping with a 'sources' list at the top")
 
 
 @dataclass(frozen=True)
@@ -270,11 +280,4 @@ class Settings:
     @cached_property
     def register_url(self) -> str:
         """ADC_REGISTER_URL, else the Airflow connection adc_register, else SQLite under ADC_HOME."""
-        url = os.environ.get("ADC_REGISTER_URL")
-        if url:
-            return url
-        url = connection_uri("adc_register")
-        if url:
-            return url
-        self.home.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{self.home / 'register.db'}"
+        return connections.register_url(self.home)

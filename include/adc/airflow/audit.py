@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from adc.airflow_bridge import get_connection
+from adc.connections import get_connection
 
 AUDIT_CONN_ID = "adc_airflow_api"
 # the audit log's events for a task instance's state: marked by hand, or cleared

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
+from adc.airflow.lineage import report_lineage
 from adc.airflow.operators import _register, _team, refuse_without_team
-from adc.airflow_bridge import report_lineage
 from adc.lineage import tasks
 from adc.register import reconcile as reconciliation
+from adc.register.reconcile.state import ResultDict
 
 log = logging.getLogger(__name__)
 
 
-def reconcile() -> dict[str, Any]:
+def reconcile() -> ResultDict:
     """Reconcile the latest snapshot with the register; the run's summary."""
     report_lineage(*tasks.reconcile())  # the register tables it reads and writes, for OpenLineage
     result = reconciliation.reconcile(_register(), policy=reconciliation.Policy.from_sources())
@@ -23,7 +23,7 @@ def reconcile() -> dict[str, Any]:
     return result.to_dict()
 
 
-def absence_question(result: dict[str, Any]) -> str:
+def absence_question(result: ResultDict) -> str:
     """The body of the mass-absence question; skips when nothing was withheld or nobody may answer."""
     if not any(info["decision"] == "pending" for info in result["absence"].values()):
         raise AirflowSkipException("no withheld mass absence: nothing to approve")

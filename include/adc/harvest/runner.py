@@ -25,9 +25,9 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, TypedDict
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine, select
@@ -60,6 +60,40 @@ def cli_run_id() -> str:
 
 
 # --------------------------------------------------------------------------- units and plans
+# What travels between the DAG's tasks as XCom: plain values, typed.
+
+
+class PlannedUnit(TypedDict):
+    source: str
+    region: str
+    service: str
+    account: str
+    scopes: list[str]
+    label: str  # the mapped task's name in the Airflow UI
+
+
+class ListingError(TypedDict):
+    """A listing (scope None) or a scope that failed, and why."""
+
+    source: str
+    service: str
+    region: str
+    scope: str | None
+    error_kind: str | None
+    error: str | None
+
+
+class PlannedRun(TypedDict):
+    units: list[PlannedUnit]
+    errors: list[ListingError]
+
+
+class UnitOutcome(TypedDict):
+    scope: str
+    status: str
+    datasets: int
+    error_kind: str | None
+    unreadable: int
 
 
 @dataclass
@@ -77,11 +111,12 @@ class Unit:
         shown = ", ".join(self.scopes[:2]) + (f" +{len(self.scopes) - 2} more" if len(self.scopes) > 2 else "")
         return f"{self.source} {self.region} {self.service}: {shown}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "label": self.label}
+    def to_dict(self) -> PlannedUnit:
+        return PlannedUnit(source=self.source, region=self.region, service=self.service, account=self.account,
+                           scopes=list(self.scopes), label=self.label)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Unit:
+    def from_dict(cls, data: PlannedUnit) -> Unit:
         return cls(data["source"], data["region"], data["service"], data["account"], list(data["scopes"]))
 
 
@@ -89,7 +124,7 @@ class Unit:
 class Plan:
     units: list[Unit] = field(default_factory=list)
     absent: list[ScopeOutcome] = field(default_factory=list)  # registered scopes proven absent
-    errors: list[dict[str, Any]] = field(default_factory=list)  # listings that failed
+    errors: list[ListingError] = field(default_factory=list)  # listings that failed
 
 
 @dataclass
@@ -119,10 +154,10 @@ class Clients:
             return self._clients[key]
 
 
-def _error(source: str, service: str, region: str, exc: BaseException) -> dict[str, Any]:
+def _error(source: str, service: str, region: str, exc: BaseException) -> ListingError:
     """A failed account listing (no scope: nothing of it is covered)."""
-    return {"source": source, "service": service, "region": region, "scope": None,
-            "error_kind": error_kind(exc), "error": failure(exc)}
+    return ListingError(source=source, service=service, region=region, scope=None, error_kind=error_kind(exc),
+                        error=failure(exc))
 
 
 def make_plan(config: SourcesFile, sources: list[str], registered: set[DatasetId], clients: Clients) -> Plan:
@@ -137,8 +172,9 @@ def make_plan(config: SourcesFile, sources: list[str], registered: set[DatasetId
         for name in names:
             covered = harvester.covers(region, account, name)
             if covered in planned:
-                plan.errors.append({"source": source.name, "service": service, "region": region, "scope": name,
-                                    "error_kind": "Duplicate", "error": f"already harvested by {planned[covered]}"})
+                plan.errors.append(ListingError(source=source.name, service=service, region=region, scope=name,
+                                                error_kind="Duplicate",
+                                                error=f"already harvested by {planned[covered]}"))
                 continue
             planned[covered] = source.name
             fresh.append(name)
@@ -319,7 +355,7 @@ def missing_scopes(engine: Engine, run_id: str, units: list[Unit]) -> list[str]:
             if (u.source, u.service, u.region, s) not in recorded]
 
 
-def finish(engine: Engine, run_id: str, *, units: list[Unit], errors: list[dict[str, Any]]) -> dict[str, Any]:
+def finish(engine: Engine, run_id: str, *, units: list[Unit], errors: list[ListingError]) -> dict[str, Any]:
     """Merge the run into the estate, or fail it when a unit never finished. Returns the summary."""
     missing = missing_scopes(engine, run_id, units)
     if missing and run_status(engine, run_id) != "complete":
@@ -332,7 +368,7 @@ def finish(engine: Engine, run_id: str, *, units: list[Unit], errors: list[dict[
     return summary
 
 
-def summarise(engine: Engine, run_id: str, errors: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(engine: Engine, run_id: str, errors: list[ListingError]) -> dict[str, Any]:
     """Per-service counts, coverage (each scope with its status and why) and errors, from the register."""
     with engine.connect() as conn:
         sources = conn.execute(select(harvest_run.c.sources).where(harvest_run.c.run_id == run_id)).scalar()
@@ -354,7 +390,8 @@ def summarise(engine: Engine, run_id: str, errors: list[dict[str, Any]]) -> dict
                        "scope": row["scope"], "status": status, "datasets": row["datasets"],
                        "error_kind": row["error_kind"], "error": row["error"], "unreadable": row["unreadable"] or []})
         if row["status"] == "failed":
-            errors.append({k: row[k] for k in ("source", "service", "region", "scope", "error_kind", "error")})
+            errors.append(ListingError(source=row["source"], service=row["service"], region=row["region"],
+                                       scope=row["scope"], error_kind=row["error_kind"], error=row["error"]))
     coverage = {k: sum(c[k] for c in services.values()) for k in ("complete", "partial", "failed", "absent")}
     return {
         "run_id": run_id,
@@ -393,7 +430,7 @@ def harvest(engine: Engine, config: SourcesFile, *, sources: list[str] | None = 
 
 
 def plan_run(run_id: str, *, requested: list[str] | None, scheduled_at: datetime | None,
-             data_interval: tuple[datetime, datetime] | None = None) -> dict[str, Any]:
+             data_interval: tuple[datetime, datetime] | None = None) -> PlannedRun:
     """Plan a DAG run: the due sources' units and the listing errors."""
     config = load_sources()
     sources = due_sources(config, at=scheduled_at, requested=requested)
@@ -401,14 +438,14 @@ def plan_run(run_id: str, *, requested: list[str] | None, scheduled_at: datetime
     return {"units": [u.to_dict() for u in plan.units], "errors": plan.errors}
 
 
-def run_planned_unit(unit: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
+def run_planned_unit(unit: PlannedUnit, run_id: str) -> list[UnitOutcome]:
     """Run one planned unit of a DAG run; returns its scopes' outcomes (status, datasets, errors)."""
     outcomes = run_unit(Unit.from_dict(unit), config=load_sources(), engine=register_engine(), run_id=run_id)
-    return [{"scope": o.scope, "status": str(o.status), "datasets": o.datasets, "error_kind": o.error_kind,
-             "unreadable": len(o.unreadable)} for o in outcomes]
+    return [UnitOutcome(scope=o.scope, status=str(o.status), datasets=o.datasets, error_kind=o.error_kind,
+                        unreadable=len(o.unreadable)) for o in outcomes]
 
 
-def finish_planned_run(run_id: str, units: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+def finish_planned_run(run_id: str, units: list[PlannedUnit], errors: list[ListingError]) -> dict[str, Any]:
     """Finish a DAG run; returns the summary without the per-scope list (harvest_run.summary has it all)."""
     summary = finish(register_engine(), run_id, units=[Unit.from_dict(u) for u in units], errors=errors)
     return {**summary, "coverage": {k: v for k, v in summary["coverage"].items() if k != "scopes"}}

@@ -18,8 +18,8 @@ from sqlalchemy.engine import ObjectKind, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from adc.airflow_bridge import connection_uri
 from adc.config import DatabaseAccess
+from adc.connections import connection_uri
 from adc.harvest.classify import classify_columns
 from adc.harvest.context import ScopeContext, failure, retention
 from adc.model import ObservedDataset, SchemaStatus

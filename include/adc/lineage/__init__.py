@@ -7,5 +7,5 @@
     backfill.py  the estate as it was in past intervals, from the register's history
 
 Everything here is deterministic: the same register and the same interval give byte-identical
-events, so a consumer deduplicates a replay. Nothing here imports Airflow (see airflow_bridge).
+events, so a consumer deduplicates a replay. Nothing here imports Airflow (see adc.connections).
 """

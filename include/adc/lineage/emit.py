@@ -26,7 +26,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import DatasetEvent, RunEvent, RunState
 from sqlalchemy import Engine
 
-from adc import airflow_bridge
+from adc import connections
 from adc.errors import AdcError
 from adc.lineage.estate import Assets, current_versions, linked_from
 from adc.lineage.events import dataset_event, harvest_events
@@ -42,7 +42,7 @@ class LineageNotConfigured(AdcError):
 
 
 def make_client() -> OpenLineageClient:
-    config = airflow_bridge.openlineage_config()
+    config = connections.openlineage_config()
     if not (config or configured_outside_airflow()):
         raise LineageNotConfigured(
             "no OpenLineage transport is configured: set OPENLINEAGE_URL, OPENLINEAGE__TRANSPORT__TYPE (and its "
@@ -72,7 +72,7 @@ def configured_outside_airflow() -> bool:
 
 def job_namespace() -> str:
     """The namespace of ADC's jobs: Airflow's [openlineage] namespace, else OPENLINEAGE_NAMESPACE."""
-    return airflow_bridge.openlineage_namespace() or os.environ.get("OPENLINEAGE_NAMESPACE") or "default"
+    return connections.openlineage_namespace() or os.environ.get("OPENLINEAGE_NAMESPACE") or "default"
 
 
 @dataclass

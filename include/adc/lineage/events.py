@@ -7,7 +7,7 @@ gives the same bytes, which a consumer deduplicates.
 
 Run events are only built for runs Airflow's OpenLineage provider does not report: a harvest run
 from the shell (``adc harvest``). Runs inside Airflow are reported by the provider, with the
-inputs and outputs ADC's tasks declare (airflow_bridge.lineage_task).
+inputs and outputs ADC's tasks declare (adc.airflow.lineage.lineage_task).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ serialise to the same bytes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from importlib.metadata import metadata
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +37,22 @@ from adc import __version__
 from adc.model import Classification
 from adc.naming import DatasetId
 
-# Where the project lives: the producer URI of every event and the home of the custom facet's schema.
-REPOSITORY = "https://github.com/dcr-digital/adc"
-PRODUCER = f"{REPOSITORY}/tree/v{__version__}"
+
+def _producer() -> str:
+    """The producer URI of every event: ADC_OPENLINEAGE_PRODUCER, else where the installed project
+    lives (pyproject's ``[project.urls] Source``) at this version."""
+    configured = os.environ.get("ADC_OPENLINEAGE_PRODUCER")
+    if configured:
+        return configured
+    urls = dict(entry.split(", ", 1) for entry in metadata("adc").get_all("Project-URL") or [])
+    return f"{urls['Source']}/tree/v{__version__}"
+
+
+PRODUCER = _producer()
 SCHEMAS = Path(__file__).parent / "schemas"
 ADC_FACET = "adc_asset"  # the custom facet's key in dataset.facets
+# The custom facet's schema is named by its own $id (a unit test keeps them in step), not by the producer:
+# a deployment that sets its own producer still emits facets that validate against the published schema.
 ADC_FACET_SCHEMA_URL = (
     "https://raw.githubusercontent.com/dcr-digital/adc/main/include/adc/lineage/schemas/AdcAssetDatasetFacet.json"
     "#/$defs/AdcAssetDatasetFacet"

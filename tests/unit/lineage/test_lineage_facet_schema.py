@@ -34,6 +34,13 @@ def test_the_facet_names_its_committed_schema():
     assert SCHEMA["$id"].startswith("https://")
 
 
+def test_the_producer_is_where_the_project_lives_at_its_version_unless_the_deployment_names_its_own(monkeypatch):
+    monkeypatch.delenv("ADC_OPENLINEAGE_PRODUCER", raising=False)
+    assert facets._producer() == f"https://github.com/dcr-digital/adc/tree/v{facets.__version__}"
+    monkeypatch.setenv("ADC_OPENLINEAGE_PRODUCER", "https://git.dcr.example/data/adc/tree/v9")
+    assert facets._producer() == "https://git.dcr.example/data/adc/tree/v9"
+
+
 def test_special_categories_are_the_models_vocabulary():
     assert tuple(SCHEMA["$defs"]["SpecialCategories"]["items"]["enum"]) == SPECIAL_CATEGORIES
 

@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
@@ -44,7 +42,7 @@ from adc.register.reconcile import scratch
 from adc.register.reconcile.candidates import CandidateBuilders
 from adc.register.reconcile.merge import MergeSteps
 from adc.register.reconcile.snapshot import SnapshotSteps
-from adc.register.reconcile.state import AbsenceDecision, Policy, Result
+from adc.register.reconcile.state import AbsenceDecision, Policy, Result, ResultDict
 from adc.register.tables import harvest_run
 
 __all__ = ["AbsenceDecision", "Policy", "Reconciliation", "Result", "absence_question", "latest_snapshot",
@@ -103,7 +101,7 @@ def reconcile(engine: Engine, *, policy: Policy | None = None, decision: Absence
         raise
 
 
-def absence_question(result: Mapping[str, Any]) -> str:
+def absence_question(result: ResultDict) -> str:
     """The Markdown body of the approval a withheld mass absence asks for (from Result.to_dict())."""
     lines = [f"Reconciliation of harvest run `{result['harvest_run_id']}` found more of a source's assets absent "
              "than its `missing_threshold` allows. Nothing has been marked missing yet.", ""]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, func, insert, literal, or_, select
 
 from adc.register.reconcile.scratch import MATCH_COLUMNS, absent, alias, analyze, coverage, match
-from adc.register.reconcile.state import State
+from adc.register.reconcile.state import AbsenceHeld, State
 from adc.register.sqlfn import covers, json_elements
 from adc.register.tables import asset, asset_location, harvest_run, harvest_scope, observed_dataset
 
@@ -116,9 +116,8 @@ class SnapshotSteps(State):
             if self.decision and self.decision.approved:
                 self.approved.append(source_name)
             else:
-                self.absence[source_name] = {
-                    "missing": missing, "assets": total, "share": round(missing / total, 4),
-                    "threshold": threshold,
-                    "decision": "rejected" if self.decision else "pending",
-                    "decided_by": self.decision.by if self.decision else None,
-                }
+                self.absence[source_name] = AbsenceHeld(
+                    missing=missing, assets=total, share=round(missing / total, 4), threshold=threshold,
+                    decision="rejected" if self.decision else "pending",
+                    decided_by=self.decision.by if self.decision else None,
+                )

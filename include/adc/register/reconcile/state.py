@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Literal, TypedDict
 
 from sqlalchemy import Connection
 
@@ -45,6 +45,29 @@ class Policy:
         return self.thresholds.get(source, self.default_threshold)
 
 
+class AbsenceHeld(TypedDict):
+    """A source's mass absence that reconciliation withheld: how many of its assets, and the decision."""
+
+    missing: int
+    assets: int
+    share: float
+    threshold: float
+    decision: Literal["pending", "rejected"]
+    decided_by: str | None
+
+
+class ResultDict(TypedDict):
+    """A reconciliation's summary as it travels to the approval task (XCom) and the CLI's --json."""
+
+    run_id: str
+    harvest_run_id: str
+    status: str
+    findings: dict[str, dict[str, int]]
+    changes: dict[str, int]
+    absence: dict[str, AbsenceHeld]
+    seconds: dict[str, float]
+
+
 @dataclass
 class Result:
     run_id: str
@@ -52,7 +75,7 @@ class Result:
     status: str  # complete, awaiting_approval
     findings: dict[str, dict[str, int]]  # live (open, acknowledged) findings: {kind: {severity: n}}
     changes: dict[str, int]  # what this call changed (all zero when the register was already reconciled)
-    absence: dict[str, dict[str, Any]]  # withheld mass absences by source
+    absence: dict[str, AbsenceHeld]  # withheld mass absences by source
     seconds: dict[str, float] = field(default_factory=dict)  # time per step
 
     @property
@@ -63,9 +86,9 @@ class Result:
     def approval_needed(self) -> bool:
         return any(a["decision"] == "pending" for a in self.absence.values())
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "harvest_run_id": self.harvest_run_id, "status": self.status,
-                "findings": self.findings, "changes": self.changes, "absence": self.absence, "seconds": self.seconds}
+    def to_dict(self) -> ResultDict:
+        return ResultDict(run_id=self.run_id, harvest_run_id=self.harvest_run_id, status=self.status,
+                          findings=self.findings, changes=self.changes, absence=self.absence, seconds=self.seconds)
 
 
 class State:
@@ -84,7 +107,7 @@ class State:
                         decision.harvest_run_id, self.harvest_run_id)
         self.at = now()
         self.changes: dict[str, int] = {}
-        self.absence: dict[str, dict[str, Any]] = {}
+        self.absence: dict[str, AbsenceHeld] = {}
         self.seconds: dict[str, float] = {}  # per step, for the log and the benchmark
         self.linked = 0  # current datasets' symlinks (a Glue table's S3 location)
         self.approved: list[str] = []  # sources whose mass absence a person approved

@@ -1,20 +1,18 @@
-"""The one adapter module of the adc package that imports Airflow.
+"""What ADC reads of Airflow's connections and configuration: the register URL, the AWS session and
+the OpenLineage configuration.
 
-Everything else in adc runs without Airflow; these helpers reach Airflow's connections (and so its
-secrets backends) only when Airflow is installed and the connection exists.
+It imports nothing else from adc, so the settings, the AWS layer and the lineage emitter below the
+Airflow adapter (adc.airflow) can use it without an import running back up. Airflow is imported
+only when a helper is called, and every helper answers None (or its fallback) without Airflow: adc
+runs without it.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
-from functools import cache
+from pathlib import Path
 from typing import Any
-
-from openlineage.client.event_v2 import InputDataset, OutputDataset
-
-from adc.naming import DatasetId
 
 
 def get_connection(conn_id: str) -> Any | None:
@@ -44,6 +42,15 @@ def connection_uri(conn_id: str) -> str | None:
     return uri
 
 
+def register_url(home: Path) -> str:
+    """ADC_REGISTER_URL, else the Airflow connection adc_register, else SQLite under ``home``."""
+    url = os.environ.get("ADC_REGISTER_URL") or connection_uri("adc_register")
+    if url:
+        return url
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / 'register.db'}"
+
+
 def aws_session(aws_conn_id: str, region: str) -> tuple[Any, str | None, str | None]:
     """(boto3 session, endpoint URL, STS endpoint URL) from an Airflow AWS connection.
 
@@ -57,15 +64,6 @@ def aws_session(aws_conn_id: str, region: str) -> tuple[Any, str | None, str | N
     session = hook.get_session(region_name=region)
     endpoint = hook.conn_config.endpoint_url
     return session, endpoint, hook.conn_config.get_service_endpoint_url("sts")
-
-
-# Shared by every ADC DAG (plain values: importing this module does not import Airflow).
-DEFAULT_ARGS = {
-    "owner": "adc",
-    "retries": 2,
-    "retry_delay": 30,  # seconds; AWS throttling is already retried inside each call
-}
-HARVEST_ASSET_URI = "adc://register/harvest"
 
 
 # --------------------------------------------------------------------------- OpenLineage
@@ -101,59 +99,3 @@ def openlineage_namespace() -> str | None:
     except ImportError:
         return None
     return conf.namespace()
-
-
-def lineage_task(python_callable=None, **kwargs):
-    """``@task`` whose OpenLineage events carry the datasets the function reports.
-
-    Airflow's provider reports a plain ``@task`` without inputs or outputs (Asset inlets are fixed
-    when the DAG is parsed, and only some URI schemes translate). A function decorated with
-    ``@lineage_task`` calls :func:`report_lineage` with what it actually read and wrote; the
-    provider's COMPLETE (or FAIL) event of that task instance lists them, through the operator's
-    ``get_openlineage_facets_on_complete``. Use it like ``@task`` (arguments, ``.expand``...).
-    """
-    # Airflow imported when called: adc runs without it
-    from airflow.sdk.bases.decorator import task_decorator_factory
-
-    return task_decorator_factory(python_callable, decorated_operator_class=_lineage_operator(), **kwargs)
-
-
-def report_lineage(inputs: Iterable[DatasetId] = (), outputs: Iterable[DatasetId] = ()) -> None:
-    """Inside a ``@lineage_task``: declare datasets (adc.naming.DatasetId) it read and wrote."""
-    # Airflow imported when called: adc runs without it
-    from airflow.sdk import get_current_context
-
-    task = get_current_context()["task"]
-    if not hasattr(task, "reported_lineage"):
-        raise TypeError(f"report_lineage() is for @lineage_task functions; task {task.task_id!r} is not one")
-    task.reported_lineage[0].update(inputs)
-    task.reported_lineage[1].update(outputs)
-
-
-@cache
-def _lineage_operator() -> type:
-    # Airflow imported when called: adc runs without it
-    from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
-
-    class LineageTaskOperator(_PythonDecoratedOperator):
-        """The operator behind @lineage_task: what the function reported becomes its lineage."""
-
-        custom_operator_name = "@lineage_task"
-
-        def execute(self, context):
-            self.reported_lineage: tuple[set[DatasetId], set[DatasetId]] = (set(), set())  # a retry starts afresh
-            return super().execute(context)
-
-        def get_openlineage_facets_on_complete(self, task_instance):
-            # imported when the task completes: keeps DAG parsing fast
-            from airflow.providers.openlineage.extractors import OperatorLineage
-
-            inputs, outputs = getattr(self, "reported_lineage", (set(), set()))
-            return OperatorLineage(
-                inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in sorted(inputs)],
-                outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in sorted(outputs)],
-            )
-
-        get_openlineage_facets_on_failure = get_openlineage_facets_on_complete
-
-    return LineageTaskOperator
