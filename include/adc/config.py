@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from adc import connections
 from adc.errors import ConfigError
-from adc.model import Service
+from adc.model import Marking, Service
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout, when adc runs from one
 DEFAULT_SOURCES = PROJECT_ROOT / "include" / "config" / "sources.yaml"
@@ -43,6 +43,9 @@ def _check_glob(pattern: str) -> str:
         raise ValueError(f"bad glob {pattern!r}: {exc}") from exc
     return pattern
 
+
+# An organisation's id in organisations.yaml (docs/organisations.md).
+OrganisationId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 
 # Every glob of the file (include, exclude, a database's schemas) is checked where it is declared.
 Glob = Annotated[str, Field(min_length=1), AfterValidator(_check_glob)]
@@ -123,6 +126,12 @@ class Source(_Strict):
     )
     missing_threshold: float = Field(
         0.25, ge=0, le=1, description="Share of the source's assets that may go missing before a person must approve."
+    )
+    organisation: OrganisationId | None = Field(
+        None, description="The organisation in organisations.yaml whose data this is; none: the department."
+    )
+    marking: Marking | None = Field(
+        None, description="The GSCP marking of its datasets at least (a marking tag may raise it); none: OFFICIAL."
     )
 
     @field_validator("schedule")

@@ -7,10 +7,11 @@ the reason), never a sample.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # annotations only: adc.config imports this module for Service, and adc.naming loads OpenLineage
     from adc.naming import DatasetId
@@ -95,6 +96,26 @@ class Field:
         )
 
 
+# Government Security Classifications Policy markings, weakest first. OFFICIAL-SENSITIVE is a handling
+# caveat on OFFICIAL; for clearance it stands between OFFICIAL and SECRET.
+GSCP = ("OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET", "TOP SECRET")
+Marking = Literal["OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET", "TOP SECRET"]
+
+
+def parse_marking(text: str) -> str:
+    """A GSCP marking as people and tags write it ("official sensitive", "SECRET"); ValueError otherwise."""
+    marking = re.sub(r"[\s_]+", " ", text.strip().upper()).replace("OFFICIAL SENSITIVE", "OFFICIAL-SENSITIVE")
+    if marking not in GSCP:
+        raise ValueError(f"{text!r} is not a GSCP marking ({', '.join(GSCP)})")
+    return marking
+
+
+def strongest(*markings: str | None) -> str | None:
+    """The strongest of the markings given (None when none is)."""
+    known = [m for m in markings if m]
+    return max(known, key=GSCP.index) if known else None
+
+
 @dataclass
 class ObservedDataset:
     """One dataset as a harvest saw it: one per table, never one per file."""
@@ -103,6 +124,8 @@ class ObservedDataset:
     service: Service
     source: str
     scope: str  # what was listed to find it: a bucket, a Glue database, a table, an instance
+    organisation: str | None = None  # its source's (docs/organisations.md)
+    marking: str | None = None  # the strongest of its source's default marking and its marking tag
     region: str | None = None
     kind: str = "table"  # table, view, iceberg, file, stream, database, cluster
     format: str | None = None  # parquet, csv, tsv, json, jsonl, avro, csv.gz, ...

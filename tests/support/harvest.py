@@ -11,6 +11,7 @@ import boto3
 from adc import naming
 from adc.config import SourcesFile
 from adc.harvest import runner
+from adc.organisations import Viewer
 from adc.register import assets, store
 
 REGION, ACCOUNT = "eu-west-2", "123456789012"
@@ -51,7 +52,8 @@ def harvest(engine, config: SourcesFile | None = None, **kw: Any) -> dict[str, A
 
 def current(engine) -> dict[tuple[str, str], dict[str, Any]]:
     """The register's current datasets by (namespace, name)."""
-    return {(d["id"]["namespace"], d["id"]["name"]): d for d in store.current_datasets(engine)}
+    everything = store.current_datasets(engine, viewer=Viewer.everything())
+    return {(d["id"]["namespace"], d["id"]["name"]): d for d in everything}
 
 
 def scopes(summary: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:

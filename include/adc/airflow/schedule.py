@@ -1,4 +1,5 @@
-"""The harvest DAG's schedule, from sources.yaml: each source's cron, or the file's one-line error."""
+"""The harvest DAG's schedule, from sources.yaml: each source's cron, or the file's one-line error
+(organisations.yaml's too, where a source names an organisation it lacks)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from airflow.sdk.exceptions import AirflowTimetableInvalid
 from adc.config import load_sources
 from adc.errors import ConfigError
 from adc.harvest.schedule import crons
+from adc.organisations import load_organisations
 
 
 class SourcesFileInvalid(BaseTimetable):
@@ -26,6 +28,7 @@ def harvest_schedule() -> BaseTimetable | None:
     """One timetable firing at every source's schedule (None when every source is manual)."""
     try:
         config = load_sources()
+        load_organisations().check_sources(config)
     except ConfigError as exc:
         return SourcesFileInvalid(str(exc))
     found = crons(config)

@@ -31,6 +31,13 @@ def add_parser(subparsers, name: str, handler: Callable[[argparse.Namespace], in
     return parser
 
 
+def add_as_user(parser: argparse.ArgumentParser) -> None:
+    """``--as USER`` on a read command: what that person may see (docs/organisations.md)."""
+    parser.add_argument("--as", dest="as_user", metavar="USER",
+                        help="show only what this Airflow user may see "
+                             "(default: everything, as the register's operator)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="adc",

@@ -7,14 +7,14 @@ import logging
 import sys
 from typing import Any
 
-from adc.cli import add_parser, print_json
+from adc.cli import add_as_user, add_parser, print_json
 from adc.model import Service
 
 # What `adc datasets --json` prints of each dataset, in this order (see docs/harvest.md).
 DATASET_KEYS = (
     "service", "source", "region", "scope", "kind", "format", "location", "partition_keys", "fields",
     "schema_status", "object_count", "size_bytes", "first_modified", "last_modified", "tags", "classification",
-    "personal_data", "special_categories", "properties", "symlinks", "problems",
+    "personal_data", "special_categories", "properties", "symlinks", "problems", "organisation", "marking",
 )
 
 
@@ -68,13 +68,14 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 def _datasets(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
+    from adc.organisations import load_organisations
     from adc.register.db import register_engine
     from adc.register.store import current_datasets
 
     rows = [
         {"namespace": d["id"]["namespace"], "name": d["id"]["name"], **{k: d.get(k) for k in DATASET_KEYS},
          "harvest_run": d["harvest_run"]}
-        for d in current_datasets(register_engine())
+        for d in current_datasets(register_engine(), viewer=load_organisations().reader(args.as_user))
         if (not args.service or d["service"] == args.service) and (not args.source or d["source"] == args.source)
     ]
     if args.json:
@@ -107,3 +108,4 @@ def add_commands(subparsers) -> None:
     datasets.add_argument("--json", action="store_true", help="print them as JSON, with fields and classifications")
     datasets.add_argument("--service", choices=[str(s) for s in Service], help="only this service")
     datasets.add_argument("--source", metavar="NAME", help="only datasets of this source")
+    add_as_user(datasets)

@@ -39,8 +39,9 @@ from adc.harvest.base import Harvester
 from adc.harvest.context import ScopeContext, failure, log_failure
 from adc.harvest.registry import HARVESTERS
 from adc.harvest.schedule import due_sources
-from adc.model import ObservedDataset, ScopeOutcome, ScopeStatus
+from adc.model import ObservedDataset, ScopeOutcome, ScopeStatus, parse_marking, strongest
 from adc.naming import DatasetId
+from adc.organisations import load_organisations
 from adc.register import store
 from adc.register.db import register_engine
 from adc.register.tables import asset, asset_location, harvest_run, harvest_scope
@@ -281,17 +282,30 @@ def run_unit(unit: Unit, *, config: SourcesFile, engine: Engine, run_id: str,
     for outcome in outcomes:
         scope = ScopeContext(source, unit.region, unit.account, aws, outcome.scope, outcome,
                              readers=readers_per_unit(units_at_once))
-        run_scope(scope, engine, run_id)
+        run_scope(scope, engine, run_id, marking_tag=config.tags.marking)
     return outcomes
 
 
-def run_scope(scope: ScopeContext, engine: Engine, run_id: str) -> ScopeOutcome:
+def _marked(dataset: ObservedDataset, source: Source, marking_tag: str) -> ObservedDataset:
+    """The dataset with its organisation (its source's) and marking: the strongest of the source's
+    default and the dataset's marking tag. A tag that is no GSCP marking is a problem, never a guess."""
+    dataset.organisation = source.organisation
+    tagged = dataset.tags.get(marking_tag)
+    try:
+        dataset.marking = strongest(source.marking, parse_marking(tagged) if tagged else None)
+    except ValueError as exc:
+        dataset.marking = source.marking
+        dataset.problems.append(f"tag {marking_tag}: {exc}")
+    return dataset
+
+
+def run_scope(scope: ScopeContext, engine: Engine, run_id: str, *, marking_tag: str) -> ScopeOutcome:
     """Harvest one scope into a spool file, then stage it (with its coverage) in one transaction."""
     outcome = scope.outcome
     with tempfile.TemporaryFile(prefix="adc-harvest-") as spool:
         try:
             for dataset in HARVESTERS[outcome.service].harvest(scope):
-                pickle.dump(dataset, spool, pickle.HIGHEST_PROTOCOL)
+                pickle.dump(_marked(dataset, scope.source, marking_tag), spool, pickle.HIGHEST_PROTOCOL)
         except AWS_ERRORS as exc:
             _failed(outcome, exc)
         except Exception as exc:  # noqa: BLE001 - one scope's bug must not read as the estate vanishing
@@ -332,6 +346,7 @@ def start(engine: Engine, config: SourcesFile, run_id: str, sources: list[str], 
     if run_status(engine, run_id) == "complete":
         log.warning("harvest run %s is already complete: nothing to plan", run_id)
         return Plan()
+    load_organisations().check_sources(config)  # before the run opens: a wrong file changes nothing
     store.start_run(engine, run_id, sources, triggered_by=triggered_by, data_interval=data_interval)
     try:
         plan = make_plan(config, sources, registered_locations(engine), clients or Clients())

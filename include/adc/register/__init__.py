@@ -3,8 +3,8 @@
 The register's vocabulary lives here, free of heavy imports, so the CLI and the DAG files can name it.
 """
 
-# Government Security Classifications Policy markings (OFFICIAL-SENSITIVE is a handling caveat on OFFICIAL).
-GSCP = ("OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET", "TOP SECRET")
+from adc.model import GSCP as GSCP  # the marking vocabulary, named here with the rest of the register's
+
 # What happens at the end of an asset's retention period. Only "destroy" (or nothing said) needs an
 # expiry control on the data (S3 lifecycle rule, DynamoDB TTL): see retention_mismatch.
 DISPOSAL_ACTIONS = ("destroy", "review", "transfer", "retain")

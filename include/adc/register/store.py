@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 from adc.model import ObservedDataset, ScopeOutcome
+from adc.organisations import Viewer
 from adc.register.db import exclusive
 from adc.register.sqlfn import json_length
 from adc.register.tables import harvest_run, harvest_scope, observation, observed_dataset
@@ -256,7 +257,7 @@ def _add_versions(conn: Connection, run_id: str, at: datetime, *, unchanged: int
                 "classification", "personal_data", "special_categories", "criminal_offence_data",
                 "schema_status", "tags", "retention_kind", "retention_active", "symlinks", "content_hash", "record",
                 "object_count", "size_bytes", "first_seen_run", "first_seen_at", "last_seen_run",
-                "last_seen_at", "gone",
+                "last_seen_at", "gone", "organisation", "marking",
             ],
             select(
                 ob.c.namespace,
@@ -286,6 +287,8 @@ def _add_versions(conn: Connection, run_id: str, at: datetime, *, unchanged: int
                 literal(run_id),
                 literal(at, od.c.last_seen_at.type),
                 literal(False),
+                rec["organisation"].as_string(),
+                rec["marking"].as_string(),
             ).where(_staged(run_id), no_current),
         )
     )
@@ -347,10 +350,12 @@ def latest_complete_run(engine: Engine) -> str | None:
         ).scalar()
 
 
-def current_datasets(engine: Engine, *, include_gone: bool = False) -> Iterator[dict[str, Any]]:
-    """The estate as last harvested: the current version of every dataset (records as dicts)."""
+def current_datasets(engine: Engine, *, viewer: Viewer, include_gone: bool = False) -> Iterator[dict[str, Any]]:
+    """The estate as last harvested, as far as ``viewer`` may see it: the current version of every
+    dataset (records as dicts)."""
     query = select(observed_dataset.c.record, observed_dataset.c.last_seen_run, observed_dataset.c.gone).where(
-        observed_dataset.c.valid_to.is_(None)
+        observed_dataset.c.valid_to.is_(None),
+        viewer.where(observed_dataset.c.organisation, observed_dataset.c.marking),
     )
     if not include_gone:
         query = query.where(observed_dataset.c.gone.is_(False))

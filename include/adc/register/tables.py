@@ -164,6 +164,8 @@ observed_dataset = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("valid_to", UTCDateTime),  # when superseded by a new version or found gone
     Column("gone", Boolean, nullable=False, server_default=text("false")),  # absent from a complete listing
+    Column("organisation", String(40)),  # its source's; NULL: the department (docs/organisations.md)
+    Column("marking", String(40)),  # GSCP; NULL: OFFICIAL
     # the full ObservedDataset.to_dict(), last: SQLite then reads every other column without it
     Column("record", Json, nullable=False),
 )

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from adc import naming
 from adc.model import Classification, Field, ObservedDataset, ScopeOutcome, ScopeStatus, Service
+from adc.organisations import Viewer
 from adc.register import store
 from adc.register.tables import harvest_run, observation, observed_dataset
 
@@ -28,7 +29,8 @@ def harvest(engine, run_id: str, units: list[tuple[ScopeOutcome, list[ObservedDa
 
 
 def current(engine) -> dict[str, bool]:
-    return {d["id"]["name"]: d["gone"] for d in store.current_datasets(engine, include_gone=True)}
+    everything = store.current_datasets(engine, viewer=Viewer.everything(), include_gone=True)
+    return {d["id"]["name"]: d["gone"] for d in everything}
 
 
 def test_first_run_adds_every_dataset_and_rerunning_finish_is_a_no_op(register):

@@ -32,9 +32,9 @@ from sqlalchemy import Engine
 
 from adc.config import Settings
 from adc.errors import ImportFileError
-from adc.model import SPECIAL_CATEGORIES
+from adc.model import SPECIAL_CATEGORIES, parse_marking
 from adc.naming import DatasetId, LocationError, parse_location
-from adc.register import DISPOSAL_ACTIONS, GSCP, history
+from adc.register import DISPOSAL_ACTIONS, history
 from adc.register.assets.columns import COLUMNS, STATUSES, AssetRecord, Column
 from adc.register.assets.store import by_id, change, create
 from adc.register.db import exclusive
@@ -84,14 +84,9 @@ def parse_bool(value: Any) -> bool | None:
     raise ValueError(f"{text!r} is not yes/no/true/false")
 
 
-def parse_marking(value: Any) -> str | None:
+def parse_optional_marking(value: Any) -> str | None:
     text = _text(value)
-    if text is None:
-        return None
-    marking = re.sub(r"[\s_]+", " ", text.upper()).replace("OFFICIAL SENSITIVE", "OFFICIAL-SENSITIVE")
-    if marking not in GSCP:
-        raise ValueError(f"{text!r} is not a GSCP marking ({', '.join(GSCP)})")
-    return marking
+    return None if text is None else parse_marking(text)
 
 
 def parse_categories(value: Any) -> str | None:
@@ -185,7 +180,7 @@ _KINDS: dict[str, tuple[Any, Any]] = {
     "text": (str | None, _text),
     "bool": (bool | None, parse_bool),
     "date": (date | None, parse_date),
-    "marking": (str | None, parse_marking),
+    "marking": (str | None, parse_optional_marking),
     "categories": (str | None, parse_categories),
     "disposal": (str | None, partial(parse_choice, choices=DISPOSAL_ACTIONS, what="disposal action")),
     "status": (str | None, partial(parse_choice, choices=STATUSES, what="status")),

@@ -1,0 +1,217 @@
+"""Organisations, security markings and the one visibility rule.
+
+The department, its arm's-length bodies and their directorates form a tree, declared in
+``include/config/organisations.yaml`` (override: ``ADC_ORGANISATIONS``). A person sees the
+organisations they belong to and every descendant, up to their clearance, except inside a *sealed*
+organisation: nothing of it is visible to anyone outside it, whatever their clearance or place in
+the tree. Without the file everything is one organisation and every reader sees everything, as
+before organisations existed.
+
+Every read path asks :class:`Viewer` (``may_see`` for one item, ``where`` for a query); no page,
+query or export filters on its own. See docs/organisations.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from adc.config import PROJECT_ROOT, OrganisationId, SourcesFile, load_yaml
+from adc.errors import ConfigError
+from adc.model import GSCP, Marking
+
+DEFAULT_ORGANISATIONS = PROJECT_ROOT / "include" / "config" / "organisations.yaml"
+
+DEFAULT_MARKING: Marking = "OFFICIAL"  # what an item without a marking is treated as
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(_Strict):
+    """The department, an agency or a directorate."""
+
+    id: OrganisationId = Field(..., description="Short id: lower case, digits, '-' and '_'.")
+    name: str = Field(..., min_length=1, description="The organisation's name as people know it.")
+    parent: OrganisationId | None = Field(None, description="The organisation it belongs to; none for the top.")
+    sealed: bool = Field(False, description="Nothing of it is visible outside it, whatever the reader's clearance.")
+
+
+class Person(_Strict):
+    """An Airflow user: where they work, how far they are cleared, whether they protect data there."""
+
+    user: str = Field(..., min_length=1, description="The Airflow user id.")
+    organisations: list[OrganisationId] = Field(..., description="Organisations they belong to (at least one).")
+    clearance: Marking = Field(DEFAULT_MARKING, description="The strongest marking they may read.")
+    data_protection: bool = Field(False, description="A member of their organisations' data protection team.")
+
+    @field_validator("organisations")
+    @classmethod
+    def _some(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("a person belongs to at least one organisation")
+        return value
+
+
+class OrganisationsFile(_Strict):
+    organisations: list[Organisation] = Field(..., min_length=1)
+    people: list[Person] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _a_tree(self) -> OrganisationsFile:
+        ids: dict[str, int] = {}
+        for i, org in enumerate(self.organisations):
+            if org.id in ids:
+                raise ValueError(f"organisations[{i}].id: {org.id!r} is declared twice")
+            ids[org.id] = i
+        for i, org in enumerate(self.organisations):
+            if org.parent is not None and org.parent not in ids:
+                raise ValueError(f"organisations[{i}].parent: unknown organisation {org.parent!r}")
+        parents = {org.id: org.parent for org in self.organisations}
+        for org in self.organisations:
+            seen, at = {org.id}, org.parent
+            while at is not None:
+                if at in seen:
+                    raise ValueError(f"organisations[{ids[org.id]}].parent: {org.id!r} is its own ancestor (a cycle)")
+                seen.add(at)
+                at = parents[at]
+        tops = [org.id for org in self.organisations if org.parent is None]
+        if len(tops) != 1:
+            raise ValueError(f"organisations: exactly one organisation (the department) has no parent; "
+                             f"here {len(tops)} have none ({', '.join(tops) or 'a cycle'})")
+        for i, person in enumerate(self.people):
+            for j, org_id in enumerate(person.organisations):
+                if org_id not in ids:
+                    raise ValueError(f"people[{i}].organisations[{j}]: unknown organisation {org_id!r}")
+        users = [p.user for p in self.people]
+        for i, user in enumerate(users):
+            if user in users[:i]:
+                raise ValueError(f"people[{i}].user: {user!r} is listed twice")
+        return self
+
+
+@dataclass(frozen=True)
+class Organisations:
+    """The tree, and who belongs where. ``Organisations.single()`` is the world without the file."""
+
+    file: OrganisationsFile | None
+
+    @classmethod
+    def single(cls) -> Organisations:
+        return cls(None)
+
+    @property
+    def declared(self) -> bool:
+        return self.file is not None
+
+    @cached_property
+    def by_id(self) -> dict[str, Organisation]:
+        return {org.id: org for org in self.file.organisations} if self.file else {}
+
+    @cached_property
+    def root(self) -> str | None:
+        """The top of the tree (the department): where an item without an organisation belongs."""
+        tops = [org.id for org in self.file.organisations if org.parent is None] if self.file else []
+        return tops[0] if tops else None
+
+    def ancestors(self, org_id: str) -> list[str]:
+        """The organisation and every organisation above it, nearest first."""
+        chain: list[str] = []
+        at: str | None = org_id
+        while at is not None:
+            chain.append(at)
+            at = self.by_id[at].parent
+        return chain
+
+    def visible_from(self, org_ids: Iterable[str]) -> frozenset[str]:
+        """Organisations whose items members of ``org_ids`` see: each one and its descendants, except
+        inside a sealed organisation they do not stand in themselves."""
+        mine = set(org_ids)
+        standing_in = {a for org in mine for a in self.ancestors(org)}
+        return frozenset(
+            org for org in self.by_id
+            if mine.intersection(self.ancestors(org))
+            and all(o in standing_in for o in self.ancestors(org) if self.by_id[o].sealed)
+        )
+
+    def check(self, org_id: str | None, where: str) -> None:
+        """Raise ConfigError when ``org_id`` names no organisation (``where``: the file and field naming it).
+        Without organisations.yaml only the department exists, and naming one is a mistake too."""
+        if org_id is not None and org_id not in self.by_id:
+            have = ", ".join(self.by_id) or "none: there is no organisations.yaml"
+            raise ConfigError(f"{where}: unknown organisation {org_id!r} (have: {have})")
+
+    def check_sources(self, sources: SourcesFile) -> None:
+        """Every source's organisation exists (sources.yaml is read before, and apart from, this file)."""
+        for i, source in enumerate(sources.sources):
+            self.check(source.organisation, f"sources.yaml: sources[{i}].organisation")
+
+    def reader(self, as_user: str | None) -> Viewer:
+        """Who a CLI read command reads as: ``--as USER``'s view, else everything (the operator running
+        it holds the register's own connection, and could read the tables themselves)."""
+        return Viewer.everything() if as_user is None else self.viewer(as_user)
+
+    def viewer(self, user: str | None) -> Viewer:
+        """What ``user`` may see. Without the file: everything. A user the file does not list sees nothing."""
+        if not self.file:
+            return Viewer.everything()
+        person = next((p for p in self.file.people if p.user == user), None)
+        if person is None:
+            return Viewer(user, frozenset(), DEFAULT_MARKING, self.root)
+        return Viewer(user, self.visible_from(person.organisations), person.clearance, self.root)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The one visibility rule: what one person may see. ``organisations`` None means every one."""
+
+    user: str | None
+    organisations: frozenset[str] | None
+    clearance: str
+    root: str | None  # the department: where an item without an organisation belongs
+
+    @classmethod
+    def everything(cls) -> Viewer:
+        """ADC's own reads (a harvest, the lineage it emits, an operator holding the register's own
+        connection): everything. What such a read hands to a person passes that person's Viewer."""
+        return cls(None, None, GSCP[-1], None)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.organisations is None and self.clearance == GSCP[-1]
+
+    def may_see(self, organisation: str | None, marking: str | None) -> bool:
+        """Whether an item of ``organisation`` (None: the department) with ``marking`` is visible."""
+        if self.organisations is not None and (organisation or self.root) not in self.organisations:
+            return False
+        return GSCP.index(marking or DEFAULT_MARKING) <= GSCP.index(self.clearance)
+
+    def where(self, organisation: ColumnElement, marking: ColumnElement | None) -> ColumnElement[bool]:
+        """The SQL condition that keeps only rows this viewer may see (columns of the row's organisation
+        and marking; NULL organisation is the department; NULL marking is OFFICIAL)."""
+        conditions: list[ColumnElement[bool]] = []
+        allowed_markings = GSCP[: GSCP.index(self.clearance) + 1]
+        if self.organisations is not None:
+            if not self.organisations:
+                return false()
+            allowed = organisation.in_(sorted(self.organisations))
+            conditions.append(or_(allowed, organisation.is_(None)) if self.root in self.organisations else allowed)
+        if marking is not None and self.clearance != GSCP[-1]:
+            conditions.append(or_(marking.in_(allowed_markings), marking.is_(None)))
+        return and_(true(), *conditions)
+
+
+def load_organisations(path: str | os.PathLike[str] | None = None) -> Organisations:
+    """organisations.yaml (or ADC_ORGANISATIONS), validated; one organisation when neither exists."""
+    named = path or os.environ.get("ADC_ORGANISATIONS")
+    file = Path(named or DEFAULT_ORGANISATIONS)
+    if not named and not file.exists():
+        return Organisations.single()
+    return Organisations(load_yaml(file, OrganisationsFile, "a mapping with an 'organisations' list at the top"))

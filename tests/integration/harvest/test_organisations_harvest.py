@@ -1,0 +1,92 @@
+"""Datasets carry their source's organisation and the strongest marking; `adc datasets --as` shows each
+person only what the one visibility rule lets them see."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+
+from adc.demo.files import encode
+from tests.integration.harvest.test_harvest_cli import adc
+from tests.support.harvest import aws, bucket
+
+ORGANISATIONS = textwrap.dedent("""\
+    organisations:
+      - {id: dept, name: Department for Civic Registration}
+      - {id: cra, name: Civic Registration Agency, parent: dept}
+      - {id: psu, name: Protective Security Unit, parent: dept, sealed: true}
+    people:
+      - {user: victor, organisations: [dept], clearance: OFFICIAL-SENSITIVE}
+      - {user: dana, organisations: [dept], clearance: SECRET, data_protection: true}
+      - {user: rita, organisations: [cra]}
+      - {user: sam, organisations: [psu], clearance: TOP SECRET}
+""")
+SOURCES = textwrap.dedent("""\
+    sources:
+      - {name: dept, region: eu-west-2, services: [s3], include: ["dept-*"], organisation: dept}
+      - {name: psu, region: eu-west-2, services: [s3], include: ["psu-*"], organisation: psu, marking: SECRET}
+""")
+ROWS = [{"year": "2024", "count": "10"}]
+
+
+def _tag(moto, name: str, marking: str) -> None:
+    aws(moto, "s3").put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "gscp:marking", "Value": marking}]})
+
+
+def setup(tmp_path, moto, sources: str = SOURCES) -> dict[str, str]:
+    (tmp_path / "organisations.yaml").write_text(ORGANISATIONS)
+    (tmp_path / "sources.yaml").write_text(sources)
+    for name in ("dept-stats", "dept-cases", "dept-odd", "psu-watch"):
+        bucket(moto, name, {"data/part.csv": encode(ROWS, "csv")})
+    _tag(moto, "dept-cases", "official sensitive")
+    _tag(moto, "dept-odd", "RESTRICTED")  # not a GSCP marking (any more)
+    return {"ADC_REGISTER_URL": f"sqlite:///{tmp_path / 'register.db'}", "ADC_SOURCES": str(tmp_path / "sources.yaml"),
+            "ADC_ORGANISATIONS": str(tmp_path / "organisations.yaml")}
+
+
+def _seen(env: dict[str, str], *as_user: str) -> dict[str, tuple[str | None, str | None]]:
+    listed = adc("datasets", "--json", *(("--as", *as_user) if as_user else ()), env=env)
+    assert listed.returncode == 0, listed.stderr
+    return {d["namespace"]: (d["organisation"], d["marking"]) for d in json.loads(listed.stdout)}
+
+
+def test_each_person_lists_only_what_their_organisations_and_clearance_allow(tmp_path, moto):
+    env = setup(tmp_path, moto)
+    done = adc("harvest", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+
+    assert _seen(env) == {  # the operator, holding the register's own connection
+        "s3://dept-cases": ("dept", "OFFICIAL-SENSITIVE"),
+        "s3://dept-odd": ("dept", None),
+        "s3://dept-stats": ("dept", None),
+        "s3://psu-watch": ("psu", "SECRET"),
+    }
+    assert set(_seen(env, "victor")) == {"s3://dept-cases", "s3://dept-odd", "s3://dept-stats"}
+    assert set(_seen(env, "dana")) == {"s3://dept-cases", "s3://dept-odd", "s3://dept-stats"}  # SECRET: not sealed
+    assert set(_seen(env, "rita")) == set()  # the agency's own: none here; the department's are above her
+    assert set(_seen(env, "sam")) == {"s3://psu-watch"}
+    assert _seen(env, "mallory") == {}  # not in the file: nothing
+
+    text = adc("datasets", "--as", "victor", env=env)
+    assert "psu" not in text.stdout + text.stderr
+    assert text.stderr.strip() == "3 dataset(s)"
+
+
+def test_a_marking_tag_that_is_no_gscp_marking_is_a_problem_not_a_guess(tmp_path, moto):
+    env = setup(tmp_path, moto)
+    assert adc("harvest", env=env).returncode == 0
+    listed = json.loads(adc("datasets", "--json", env=env).stdout)
+    (odd,) = [d for d in listed if d["namespace"] == "s3://dept-odd"]
+    assert odd["marking"] is None
+    assert any("gscp:marking" in p and "'RESTRICTED' is not a GSCP marking" in p for p in odd["problems"])
+
+
+def test_a_source_of_an_unknown_organisation_is_refused_before_the_run_opens(tmp_path, moto):
+    env = setup(tmp_path, moto, sources=SOURCES.replace("organisation: psu", "organisation: mi7"))
+    done = adc("harvest", env=env)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("adc: error: sources.yaml: sources[1].organisation: unknown organisation 'mi7' "
+                                   "(have: dept, cra, psu)")
+    with sqlite3.connect(tmp_path / "register.db") as db:
+        assert db.execute("SELECT count(*) FROM harvest_run").fetchone() == (0,)

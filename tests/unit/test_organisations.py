@@ -1,0 +1,124 @@
+"""organisations.yaml: the tree, clearances, sealed organisations, and the one visibility rule."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+
+from adc.errors import ConfigError
+from adc.model import strongest
+from adc.organisations import Organisations, load_organisations
+
+DCR = textwrap.dedent("""\
+    organisations:
+      - {id: dept, name: Department for Civic Registration}
+      - {id: cra, name: Civic Registration Agency, parent: dept}
+      - {id: cra-ops, name: CRA Operations, parent: cra}
+      - {id: psu, name: Protective Security Unit, parent: dept, sealed: true}
+    people:
+      - {user: victor, organisations: [dept], clearance: OFFICIAL-SENSITIVE}
+      - {user: dana, organisations: [dept], clearance: SECRET, data_protection: true}
+      - {user: rita, organisations: [cra]}
+      - {user: sam, organisations: [psu], clearance: TOP SECRET, data_protection: true}
+""")
+
+
+@pytest.fixture
+def dcr(tmp_path) -> Organisations:
+    path = tmp_path / "organisations.yaml"
+    path.write_text(DCR)
+    return load_organisations(path)
+
+
+def test_a_person_sees_their_organisations_and_below_but_nothing_sealed_they_stand_outside(dcr):
+    assert dcr.viewer("victor").organisations == {"dept", "cra", "cra-ops"}
+    assert dcr.viewer("dana").organisations == {"dept", "cra", "cra-ops"}  # SECRET does not open a seal
+    assert dcr.viewer("rita").organisations == {"cra", "cra-ops"}
+    assert dcr.viewer("sam").organisations == {"psu"}
+
+
+def test_clearance_caps_the_marking_and_an_unmarked_item_is_official(dcr):
+    victor = dcr.viewer("victor")
+    assert victor.may_see("cra", None)
+    assert victor.may_see("cra", "OFFICIAL-SENSITIVE")
+    assert not victor.may_see("cra", "SECRET")
+    assert not dcr.viewer("rita").may_see("cra", "OFFICIAL-SENSITIVE")  # the default clearance is OFFICIAL
+    assert not dcr.viewer("dana").may_see("psu", "OFFICIAL")
+    assert dcr.viewer("sam").may_see("psu", "TOP SECRET")
+
+
+def test_an_item_without_an_organisation_belongs_to_the_department(dcr):
+    assert dcr.viewer("victor").may_see(None, None)
+    assert not dcr.viewer("rita").may_see(None, None)
+    assert not dcr.viewer("sam").may_see(None, None)
+
+
+def test_someone_the_file_does_not_list_sees_nothing(dcr):
+    stranger = dcr.viewer("mallory")
+    assert not stranger.may_see(None, None)
+    assert not stranger.may_see("cra", "OFFICIAL")
+
+
+def test_without_the_file_everyone_sees_everything(tmp_path, monkeypatch):
+    monkeypatch.delenv("ADC_ORGANISATIONS", raising=False)
+    monkeypatch.setattr("adc.organisations.DEFAULT_ORGANISATIONS", tmp_path / "absent.yaml")
+    single = load_organisations()
+    assert not single.declared
+    anyone = single.viewer("anyone")
+    assert anyone.sees_everything and anyone.may_see("psu", "TOP SECRET")
+
+
+def test_the_sql_condition_agrees_with_may_see_row_by_row(dcr):
+    engine = create_engine("sqlite://")
+    items = Table("item", MetaData(), Column("org", String), Column("marking", String))
+    items.create(engine)
+    rows = [{"org": org, "marking": marking} for org in (None, "dept", "cra", "cra-ops", "psu")
+            for marking in (None, "OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET", "TOP SECRET")]
+    with engine.begin() as conn:
+        conn.execute(insert(items), rows)
+        for user in ("victor", "dana", "rita", "sam", "mallory"):
+            viewer = dcr.viewer(user)
+            found = conn.execute(select(items.c.org, items.c.marking)
+                                 .where(viewer.where(items.c.org, items.c.marking))).all()
+            expected = [(r["org"], r["marking"]) for r in rows if viewer.may_see(r["org"], r["marking"])]
+            assert sorted(found, key=str) == sorted(expected, key=str), user
+
+
+def test_strongest_marking():
+    assert strongest(None, "OFFICIAL", "SECRET", "OFFICIAL-SENSITIVE") == "SECRET"
+    assert strongest(None, None) is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("organisations:\n  - {id: dept, name: D}\n  - {id: cra, name: C, parent: nowhere}\n",
+     "organisations[1].parent: unknown organisation 'nowhere'"),
+    ("organisations:\n  - {id: a, name: A, parent: b}\n  - {id: b, name: B, parent: a}\n",
+     "is its own ancestor (a cycle)"),
+    ("organisations:\n  - {id: dept, name: D}\npeople:\n  - {user: v, organisations: [dept], clearance: SECERT}\n",
+     "people[0].clearance: Input should be 'OFFICIAL', 'OFFICIAL-SENSITIVE', 'SECRET' or 'TOP SECRET'"),
+    ("organisations:\n  - {id: dept, name: D}\npeople:\n  - {user: v, organisations: []}\n",
+     "people[0].organisations: a person belongs to at least one organisation"),
+    ("organisations:\n  - {id: dept, name: D}\npeople:\n  - {user: v}\n", "people[0].organisations: Field required"),
+    ("organisations:\n  - {id: dept, name: D}\npeople:\n  - {user: v, organisations: [cra]}\n",
+     "people[0].organisations[0]: unknown organisation 'cra'"),
+    ("organisations:\n  - {id: dept, name: D}\n  - {id: dept, name: E}\n",
+     "organisations[1].id: 'dept' is declared twice"),
+    ("organisations:\n  - {id: dept, name: D}\n  - {id: other, name: O}\n",
+     "exactly one organisation (the department) has no parent"),
+])
+def test_a_bad_file_is_one_line_naming_the_file_and_the_field(tmp_path, text, message):
+    path = tmp_path / "organisations.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_organisations(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_named_file_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADC_ORGANISATIONS", str(tmp_path / "nope.yaml"))
+    with pytest.raises(ConfigError, match="file not found"):
+        load_organisations()
