@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, true
 
 from adc.config import PROJECT_ROOT, OrganisationId, SourcesFile, load_yaml
 from adc.errors import ConfigError
@@ -195,16 +195,16 @@ class Viewer:
 
     def where(self, organisation: ColumnElement, marking: ColumnElement | None) -> ColumnElement[bool]:
         """The SQL condition that keeps only rows this viewer may see (columns of the row's organisation
-        and marking; NULL organisation is the department; NULL marking is OFFICIAL)."""
+        and marking; NULL organisation is the department; NULL marking is OFFICIAL). It is never NULL,
+        so its negation is safe inside NOT EXISTS."""
         conditions: list[ColumnElement[bool]] = []
-        allowed_markings = GSCP[: GSCP.index(self.clearance) + 1]
         if self.organisations is not None:
             if not self.organisations:
                 return false()
-            allowed = organisation.in_(sorted(self.organisations))
-            conditions.append(or_(allowed, organisation.is_(None)) if self.root in self.organisations else allowed)
+            conditions.append(func.coalesce(organisation, self.root).in_(sorted(self.organisations)))
         if marking is not None and self.clearance != GSCP[-1]:
-            conditions.append(or_(marking.in_(allowed_markings), marking.is_(None)))
+            allowed_markings = GSCP[: GSCP.index(self.clearance) + 1]
+            conditions.append(func.coalesce(marking, DEFAULT_MARKING).in_(allowed_markings))
         return and_(true(), *conditions)
 
 

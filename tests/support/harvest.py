@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from sqlalchemy import true
 
 from adc import naming
 from adc.config import SourcesFile
 from adc.harvest import runner
-from adc.organisations import Viewer
 from adc.register import assets, store
 
 REGION, ACCOUNT = "eu-west-2", "123456789012"
@@ -52,7 +52,7 @@ def harvest(engine, config: SourcesFile | None = None, **kw: Any) -> dict[str, A
 
 def current(engine) -> dict[tuple[str, str], dict[str, Any]]:
     """The register's current datasets by (namespace, name)."""
-    everything = store.current_datasets(engine, viewer=Viewer.everything())
+    everything = store.current_datasets(engine, visible=true())
     return {(d["id"]["namespace"], d["id"]["name"]): d for d in everything}
 
 

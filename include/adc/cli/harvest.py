@@ -68,14 +68,16 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 def _datasets(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
+    from adc import visibility
     from adc.organisations import load_organisations
     from adc.register.db import register_engine
     from adc.register.store import current_datasets
 
+    visible = visibility.datasets(load_organisations().reader(args.as_user))
     rows = [
         {"namespace": d["id"]["namespace"], "name": d["id"]["name"], **{k: d.get(k) for k in DATASET_KEYS},
          "harvest_run": d["harvest_run"]}
-        for d in current_datasets(register_engine(), viewer=load_organisations().reader(args.as_user))
+        for d in current_datasets(register_engine(), visible=visible)
         if (not args.service or d["service"] == args.service) and (not args.source or d["source"] == args.source)
     ]
     if args.json:

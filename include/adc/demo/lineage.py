@@ -14,9 +14,10 @@ import json
 from types import ModuleType
 from typing import Any
 
+from sqlalchemy import true
+
 from adc.config import PROJECT_ROOT
 from adc.demo.client import environment
-from adc.organisations import Viewer
 from adc.register.db import register_engine
 from adc.register.store import current_datasets
 
@@ -52,7 +53,7 @@ def checks(report, events: list[dict[str, Any]]) -> None:
     for event in events:
         if "dataset" in event:
             latest[(event["dataset"]["namespace"], event["dataset"]["name"])] = event["dataset"]["facets"]
-    estate = list(current_datasets(register_engine(), viewer=Viewer.everything()))
+    estate = list(current_datasets(register_engine(), visible=true()))
     described = [d for d in estate if (d["id"]["namespace"], d["id"]["name"]) in latest]
     report.check(estate and len(described) == len(estate),
                  f"{len(described)} of {len(estate)} harvested datasets have a DatasetEvent")

@@ -16,6 +16,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     and_,
@@ -33,7 +34,6 @@ from sqlalchemy import (
 )
 
 from adc.model import ObservedDataset, ScopeOutcome
-from adc.organisations import Viewer
 from adc.register.db import exclusive
 from adc.register.sqlfn import json_length
 from adc.register.tables import harvest_run, harvest_scope, observation, observed_dataset
@@ -350,12 +350,12 @@ def latest_complete_run(engine: Engine) -> str | None:
         ).scalar()
 
 
-def current_datasets(engine: Engine, *, viewer: Viewer, include_gone: bool = False) -> Iterator[dict[str, Any]]:
-    """The estate as last harvested, as far as ``viewer`` may see it: the current version of every
-    dataset (records as dicts)."""
+def current_datasets(engine: Engine, *, visible: ColumnElement[bool],
+                     include_gone: bool = False) -> Iterator[dict[str, Any]]:
+    """The estate as last harvested: the current version of every dataset ``visible`` keeps (records
+    as dicts). ``visible`` comes from adc.visibility.datasets: a reader's view, or everything for ADC's own."""
     query = select(observed_dataset.c.record, observed_dataset.c.last_seen_run, observed_dataset.c.gone).where(
-        observed_dataset.c.valid_to.is_(None),
-        viewer.where(observed_dataset.c.organisation, observed_dataset.c.marking),
+        observed_dataset.c.valid_to.is_(None), visible
     )
     if not include_gone:
         query = query.where(observed_dataset.c.gone.is_(False))

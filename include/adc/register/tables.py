@@ -61,6 +61,7 @@ asset = Table(
     Column("next_review_due", Date),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("organisation", String(40)),  # organisations.yaml; NULL: the department (docs/organisations.md)
     # every reconciliation moves last_seen_at: room on the page lets PostgreSQL update in place (HOT)
     postgresql_with={"fillfactor": 70},
 )

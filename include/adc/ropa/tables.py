@@ -74,6 +74,7 @@ processing_activity = Table(
     Column("approved_by", String(200)),  # who last signed the record off
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("organisation", String(40)),  # organisations.yaml; NULL: the department (docs/organisations.md)
 )
 Index("ix_processing_activity_owner", processing_activity.c.owner)
 Index("ix_processing_activity_next_review_due", processing_activity.c.next_review_due)

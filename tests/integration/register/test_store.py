@@ -1,11 +1,10 @@
 """Harvest runs into the register: staging, atomic merge, versions, coverage-gated absence."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from adc import naming
 from adc.model import Classification, Field, ObservedDataset, ScopeOutcome, ScopeStatus, Service
-from adc.organisations import Viewer
 from adc.register import store
 from adc.register.tables import harvest_run, observation, observed_dataset
 
@@ -29,7 +28,7 @@ def harvest(engine, run_id: str, units: list[tuple[ScopeOutcome, list[ObservedDa
 
 
 def current(engine) -> dict[str, bool]:
-    everything = store.current_datasets(engine, viewer=Viewer.everything(), include_gone=True)
+    everything = store.current_datasets(engine, visible=true(), include_gone=True)
     return {d["id"]["name"]: d["gone"] for d in everything}
 
 

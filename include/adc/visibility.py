@@ -1,0 +1,71 @@
+"""The one visibility rule applied to the register's tables (the IAR, the estate, findings and the RoPA):
+the condition each read path adds.
+
+The rule itself is ``adc.organisations.Viewer`` (organisations, sealing, clearance). This module only
+says where each kind of item keeps its organisation and marking, so no page, query or export decides
+for itself:
+
+- a **dataset**: its own columns (its source's organisation; its strongest marking);
+- an **asset**: its ``organisation`` and its GSCP ``security_classification``;
+- a **finding**: visible when everything it concerns is: its asset, its dataset, and, for a finding
+  about a whole source (a withheld absence), that source's organisation;
+- a **processing activity**: its ``organisation``; its reviews and review steps follow it.
+
+Every condition is a plain SQL expression (``true()`` for a viewer who sees everything), so lists,
+counts and charts filter in the database, and a hidden item is never counted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, true
+
+from adc.config import SourcesFile, load_sources
+from adc.organisations import Viewer
+from adc.register.tables import asset, finding, observed_dataset
+from adc.ropa.tables import processing_activity, review, review_step
+
+
+def datasets(viewer: Viewer, table=observed_dataset) -> ColumnElement[bool]:
+    return viewer.where(table.c.organisation, table.c.marking)
+
+
+def assets(viewer: Viewer, table=asset) -> ColumnElement[bool]:
+    return viewer.where(table.c.organisation, table.c.security_classification)
+
+
+def findings(viewer: Viewer, sources: SourcesFile | None = None) -> ColumnElement[bool]:
+    """Findings whose asset, dataset and source ``viewer`` may all see."""
+    if viewer.sees_everything:
+        return true()
+    hidden_asset = exists().where(asset.c.asset_id == finding.c.asset_id, not_(assets(viewer)))
+    hidden_dataset = exists().where(
+        observed_dataset.c.namespace == finding.c.namespace,
+        observed_dataset.c.name == finding.c.name,
+        observed_dataset.c.valid_to.is_(None),
+        not_(datasets(viewer)),
+    )
+    config = sources or load_sources()
+    hidden_sources = [s.name for s in config.sources if not viewer.may_see(s.organisation, s.marking)]
+    about_source = and_(finding.c.asset_id.is_(None), finding.c.namespace.is_(None))
+    hidden_source = and_(about_source, or_(finding.c.source.is_(None), finding.c.source.in_(hidden_sources)))
+    return and_(~hidden_asset, ~hidden_dataset, not_(hidden_source))
+
+
+def activities(viewer: Viewer, table=processing_activity) -> ColumnElement[bool]:
+    # an activity carries no marking of its own: its record is OFFICIAL (GOVERNANCE.md)
+    return viewer.where(table.c.organisation, None)
+
+
+def reviews(viewer: Viewer) -> ColumnElement[bool]:
+    """Reviews of the activities ``viewer`` may see."""
+    if viewer.sees_everything:
+        return true()
+    return exists().where(processing_activity.c.activity_id == review.c.activity_id, activities(viewer))
+
+
+def review_steps(viewer: Viewer) -> ColumnElement[bool]:
+    """Review steps of the reviews ``viewer`` may see."""
+    if viewer.sees_everything:
+        return true()
+    return exists().where(review.c.review_id == review_step.c.review_id,
+                          processing_activity.c.activity_id == review.c.activity_id, activities(viewer))
