@@ -8,19 +8,28 @@ the app in this process (FastAPI's TestClient: routing, the login dependency, th
 templates; no network), once to warm up and then REPEAT times; the table gives the median and the
 slowest, and the median as a multiple of the baseline route (/adc/api/me: the login dependency and
 a JSON answer, no database). The register and audit-pack downloads are timed once.
+
+Then the same pages again under organisations.yaml (docs/organisations.md): a tenth of the assets
+and datasets belong to an agency, a twentieth to a sealed unit, a fifth are marked SECRET, and the
+reader is the department's analyst cleared to OFFICIAL-SENSITIVE. The last column is that run's
+median over the median without the file, measured in the same run: what the visibility rule costs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import Request
 
 from adc.ui.auth import Person
-from bench.common import table
+from bench.common import OUT, table
 from bench.reconcile import (
     SOURCE,
     T0,
@@ -79,6 +88,37 @@ def build(url: str, n: int) -> None:
     engine.dispose()
 
 
+ORGANISATIONS = """\
+organisations:
+  - {id: dept, name: Department}
+  - {id: cra, name: Agency, parent: dept}
+  - {id: psu, name: Sealed unit, parent: dept, sealed: true}
+people:
+  - {user: bench, organisations: [dept], clearance: OFFICIAL-SENSITIVE}
+"""
+
+
+def organise(url: str) -> None:
+    """Spread the register over the organisations: a tenth of the assets (and their datasets) the agency's,
+    a twentieth the sealed unit's, a fifth marked SECRET; the pages' own assets stay the department's."""
+    from sqlalchemy import Integer, case, cast, func, update
+
+    from adc.register.db import make_engine
+    from adc.register.tables import asset, observed_dataset
+
+    number = cast(func.substr(asset.c.asset_id, 4), Integer)
+    position = cast(func.substr(observed_dataset.c.name, 4, 7), Integer)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(update(asset).values(
+            organisation=case((number % 20 == 3, "psu"), (number % 10 == 7, "cra"), else_=None),
+            security_classification=case((number % 5 == 1, "SECRET"), else_=asset.c.security_classification)))
+        conn.execute(update(observed_dataset).where(observed_dataset.c.name.like("ds-%")).values(
+            organisation=case((position % 20 == 3, "psu"), (position % 10 == 7, "cra"), else_=None),
+            marking=case((position % 5 == 1, "SECRET"), else_=None)))
+    engine.dispose()
+
+
 def identify(request: Request) -> Person:
     """The benchmark's login: one person who may change the register, with a session cookie."""
     return Person("bench", "Bench", can_change=True, session=request.cookies.get("_token"), can_read=True)
@@ -121,6 +161,21 @@ def pages(n: int) -> list[tuple[str, str]]:
     ]
 
 
+@contextmanager
+def organisations_file(folder: Path) -> Iterator[None]:
+    path = folder / "organisations.yaml"
+    path.write_text(ORGANISATIONS, encoding="utf-8")
+    before = os.environ.get("ADC_ORGANISATIONS")
+    os.environ["ADC_ORGANISATIONS"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["ADC_ORGANISATIONS"]
+        else:
+            os.environ["ADC_ORGANISATIONS"] = before
+
+
 def timed(test_client, path: str, repeat: int) -> list[float]:
     response = test_client.get(path)  # warm up (and check)
     assert response.status_code == 200, (path, response.status_code, response.text[:300])
@@ -142,7 +197,7 @@ def once(test_client, path: str, params: dict[str, str] | None = None) -> tuple[
 def run(quick: bool) -> str:
     n, repeat = (QUICK, QUICK_REPEAT) if quick else (FULL, REPEAT)
     admin = postgres_admin_url()
-    rows, downloads = [], []
+    rows, downloads, visible = [], [], []
     for kind in ["sqlite"] + (["postgresql"] if admin else []):
         db = Database(kind, admin)
         try:
@@ -151,13 +206,20 @@ def run(quick: bool) -> str:
             print(f"{kind}: built {n:,} assets in {time.perf_counter() - started:.0f} s", flush=True)
             test_client = client(db.url)
             last = test_client.get("/adc/api/findings", params={"status": "", "limit": 1}).json()["findings"][0]
-            baseline = None
+            baseline, medians = None, {}
             for what, path in pages(n):
                 times = timed(test_client, path.replace("{last}", str(last["finding_id"] + 200)), repeat)
-                median = statistics.median(times)
+                median = medians[what] = statistics.median(times)
                 baseline = baseline or median
                 rows.append([kind, what, f"{median:.1f}", f"{max(times):.1f}", f"{median / baseline:.1f}x"])
                 print(rows[-1], flush=True)
+            organise(db.url)
+            with organisations_file(OUT):
+                for what, path in pages(n):
+                    times = timed(test_client, path.replace("{last}", str(last["finding_id"] + 200)), repeat)
+                    median = statistics.median(times)
+                    visible.append([kind, what, f"{median:.1f}", f"{max(times):.1f}", f"{median / medians[what]:.2f}x"])
+                    print(visible[-1], flush=True)
             for what, path, params in (
                     ("register.csv", "/adc/download/register.csv", None),
                     ("audit pack (as of now)", "/adc/download/audit-pack.zip", None),
@@ -181,4 +243,10 @@ def run(quick: bool) -> str:
         "Downloads, once each:",
         "",
         table(["database", "download", "seconds", "MB"], downloads),
+        "",
+        "The same pages under organisations.yaml, read by the department's analyst (OFFICIAL-SENSITIVE; an agency "
+        "holds a tenth of the register, a sealed unit a twentieth, a fifth is SECRET), and the median over the "
+        "median without the file, in the same run: the cost of the visibility rule.",
+        "",
+        table(["database", "page", "median ms", "slowest ms", "x without the file"], visible),
     ])

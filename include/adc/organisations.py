@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, and_, false, func, true
 
-from adc.config import PROJECT_ROOT, OrganisationId, SourcesFile, load_yaml
+from adc.config import PROJECT_ROOT, OrganisationId, Settings, SourcesFile, load_yaml
 from adc.errors import ConfigError
 from adc.model import GSCP, Marking
 
@@ -42,6 +42,10 @@ class Organisation(_Strict):
     name: str = Field(..., min_length=1, description="The organisation's name as people know it.")
     parent: OrganisationId | None = Field(None, description="The organisation it belongs to; none for the top.")
     sealed: bool = Field(False, description="Nothing of it is visible outside it, whatever the reader's clearance.")
+    openlineage: Path | None = Field(
+        None, description="An openlineage.yml (the client's own format) for its datasets' events; relative to "
+        "this file. A sealed organisation's events go only here (or nowhere); others' default to the "
+        "standard OpenLineage configuration.")
 
 
 class Person(_Strict):
@@ -130,6 +134,11 @@ class Organisations:
             at = self.by_id[at].parent
         return chain
 
+    def sealed(self, org_id: str | None) -> bool:
+        """Whether an organisation is sealed or stands inside a sealed one."""
+        org = org_id or self.root
+        return org in self.by_id and any(self.by_id[o].sealed for o in self.ancestors(org))
+
     def visible_from(self, org_ids: Iterable[str]) -> frozenset[str]:
         """Organisations whose items members of ``org_ids`` see: each one and its descendants, except
         inside a sealed organisation they do not stand in themselves."""
@@ -208,10 +217,59 @@ class Viewer:
         return and_(true(), *conditions)
 
 
+@dataclass(frozen=True)
+class DataProtectionTeams:
+    """Who protects data where. Without organisations.yaml, one team (ADC_DATA_PROTECTION_TEAM) for
+    everything. With it, an item's team is every person marked ``data_protection`` whose view covers
+    the item's organisation: its own organisation's team first, then those above it, so the
+    department's team may act on everything not sealed and a sealed unit's team on its own."""
+
+    organisations: Organisations
+    default: tuple[str, ...]
+
+    def of(self, organisation: str | None) -> tuple[str, ...]:
+        """The team for an item of ``organisation`` (None: the department), nearest organisation first.
+        An organisation the file no longer declares has no team: nobody is asked rather than the wrong people."""
+        file = self.organisations.file
+        if file is None:
+            return self.default
+        org = organisation or self.organisations.root
+        if org not in self.organisations.by_id:
+            return ()
+        chain = self.organisations.ancestors(org)
+        members = [p for p in file.people
+                   if p.data_protection and org in self.organisations.visible_from(p.organisations)]
+
+        def distance(person: Person) -> int:
+            return min((chain.index(o) for o in person.organisations if o in chain), default=len(chain))
+
+        return tuple(p.user for p in sorted(members, key=distance))
+
+    @classmethod
+    def given(cls, team: Team) -> DataProtectionTeams:
+        """``team`` as teams: a plain tuple of user ids is one team for everything (no organisations)."""
+        return team if isinstance(team, DataProtectionTeams) else cls(Organisations.single(), tuple(team))
+
+    @classmethod
+    def from_env(cls) -> DataProtectionTeams:
+        """organisations.yaml's teams, or ADC_DATA_PROTECTION_TEAM's one team without the file."""
+        return cls(load_organisations(), Settings.from_env().data_protection_team)
+
+
+# What the review and triage functions take: per-organisation teams, or one team for everything.
+Team = DataProtectionTeams | tuple[str, ...]
+
+
 def load_organisations(path: str | os.PathLike[str] | None = None) -> Organisations:
     """organisations.yaml (or ADC_ORGANISATIONS), validated; one organisation when neither exists."""
     named = path or os.environ.get("ADC_ORGANISATIONS")
     file = Path(named or DEFAULT_ORGANISATIONS)
     if not named and not file.exists():
         return Organisations.single()
-    return Organisations(load_yaml(file, OrganisationsFile, "a mapping with an 'organisations' list at the top"))
+    declared = load_yaml(file, OrganisationsFile, "a mapping with an 'organisations' list at the top")
+    for i, org in enumerate(declared.organisations):
+        if org.openlineage is not None and not (file.parent / org.openlineage).is_file():
+            raise ConfigError(f"{file}: organisations[{i}].openlineage: no file {file.parent / org.openlineage}")
+    return Organisations(declared.model_copy(update={"organisations": [
+        org.model_copy(update={"openlineage": file.parent / org.openlineage}) if org.openlineage else org
+        for org in declared.organisations]}))

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
+import pytest
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.testclient import TestClient
@@ -72,6 +74,16 @@ class DemoRegister:
             client.cookies.set(SESSION, f"{user}:session-1")
         client.headers["Accept"] = "text/html"
         return client
+
+
+def module_register_url(database: str, folder: Path, postgres_databases) -> str:
+    """A new register for a module's shared fixture: SQLite in ``folder``, or a throwaway PostgreSQL
+    database (the test skips where no server answers)."""
+    if database == "sqlite":
+        return f"sqlite:///{folder / 'register.db'}"
+    if postgres_databases is None:
+        pytest.skip("no PostgreSQL reachable (ADC_TEST_POSTGRES_URL, see tests/conftest.py)")
+    return postgres_databases.create()
 
 
 def build(engine) -> DemoRegister:

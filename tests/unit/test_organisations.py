@@ -9,7 +9,8 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, s
 
 from adc.errors import ConfigError
 from adc.model import strongest
-from adc.organisations import Organisations, load_organisations
+from adc.organisations import DataProtectionTeams, Organisations, load_organisations
+from tests.support.organisations import undeclare
 
 DCR = textwrap.dedent("""\
     organisations:
@@ -62,8 +63,7 @@ def test_someone_the_file_does_not_list_sees_nothing(dcr):
 
 
 def test_without_the_file_everyone_sees_everything(tmp_path, monkeypatch):
-    monkeypatch.delenv("ADC_ORGANISATIONS", raising=False)
-    monkeypatch.setattr("adc.organisations.DEFAULT_ORGANISATIONS", tmp_path / "absent.yaml")
+    undeclare(tmp_path, monkeypatch)
     single = load_organisations()
     assert not single.declared
     anyone = single.viewer("anyone")
@@ -122,3 +122,22 @@ def test_a_named_file_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("ADC_ORGANISATIONS", str(tmp_path / "nope.yaml"))
     with pytest.raises(ConfigError, match="file not found"):
         load_organisations()
+
+
+def test_each_organisations_data_protection_team_the_departments_acting_on_all_not_sealed(dcr):
+    teams = DataProtectionTeams(dcr, default=("dpo",))
+    assert teams.of("cra") == ("dana",)  # the agency has no team of its own: the department's acts
+    assert teams.of(None) == ("dana",)
+    assert teams.of("psu") == ("sam",)  # sealed: its own team only
+    assert teams.of("gone") == ()  # an organisation the file no longer declares: nobody, not the wrong people
+
+
+def test_the_nearest_team_comes_first(tmp_path):
+    path = tmp_path / "organisations.yaml"
+    path.write_text(DCR + "  - {user: cara, organisations: [cra], data_protection: true}\n")
+    assert DataProtectionTeams(load_organisations(path), default=()).of("cra-ops") == ("cara", "dana")
+
+
+def test_without_the_file_one_team_acts_everywhere():
+    teams = DataProtectionTeams.given(("dana", "erin"))
+    assert teams.of(None) == teams.of("anything") == ("dana", "erin")

@@ -23,6 +23,7 @@ from airflow.sdk import Param, ParamsDict  # type: ignore[attr-defined]  # expor
 from airflow.sdk.exceptions import AirflowSkipException
 
 from adc.config import Settings
+from adc.organisations import DataProtectionTeams
 from adc.register.forms import TRIAGE_DAG_ID
 from adc.ropa import forms
 
@@ -47,6 +48,11 @@ def _register():
 
 def _team() -> tuple[str, ...]:
     return Settings.from_env().data_protection_team
+
+
+def _teams() -> DataProtectionTeams:
+    """Each organisation's data protection team (organisations.yaml), or the one team without it."""
+    return DataProtectionTeams.from_env()
 
 
 def _place(context) -> dict[str, Any]:
@@ -154,7 +160,7 @@ class ReviewTask(AsksOnce, HITLOperator):
 
         asked = self._ask(context)
         super().execute_complete(context, event)  # Airflow's own checks of the options
-        summary = record(_register(), Answer.from_event(asked["step_id"], event), team=_team())
+        summary = record(_register(), Answer.from_event(asked["step_id"], event), team=_teams())
         self.log.info("%s", summary)
         return summary
 

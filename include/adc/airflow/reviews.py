@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from adc.airflow.audit import task_state_changes
-from adc.airflow.operators import _place, _register, _team
+from adc.airflow.operators import _place, _register, _teams
 from adc.ropa.forms import DAG_ID
 from adc.ropa.outcomes import awaits_answer, note_unanswered
 from adc.ropa.reviews import Question, issue
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def select(dag_run_id: str) -> list[Question]:
     """Open the reviews that are needed now; one question per review (owners, or approvals asked again)."""
-    questions = issue(_register(), dag_run_id=dag_run_id, team=_team(), tag_key=activity_tag_key(), dag_id=DAG_ID)
+    questions = issue(_register(), dag_run_id=dag_run_id, team=_teams(), tag_key=activity_tag_key(), dag_id=DAG_ID)
     log.info("asking %d question(s): %s", len(questions), ", ".join(q["step_id"] for q in questions) or "none")
     return questions
 

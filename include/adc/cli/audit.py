@@ -6,23 +6,26 @@ import argparse
 import sys
 from pathlib import Path
 
-from adc.cli import add_parser
+from adc.cli import add_as_user, add_parser
 from adc.cli.ropa import _login_name
 from adc.errors import AdcError
 
 
 def _audit_pack(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
+    from adc.organisations import load_organisations
     from adc.register.db import register_reader
     from adc.ui import audit
+    from adc.ui.visible import Visible
 
     at = audit.cutoff(args.as_of)
+    visible = Visible.of(load_organisations().reader(args.as_user), args.as_user)
     output = Path(args.output or f"adc-audit-pack-{(args.as_of or at.date().isoformat())[:10]}.zip")
     partial = output.with_name(output.name + ".partial")
     try:
         with partial.open("wb") as out:
             info = audit.build(register_reader(), out, at=at, generated_by=args.by or _login_name(),
-                               requested=args.as_of)
+                               visible=visible, requested=args.as_of)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise AdcError(f"cannot write {output}: {exc.strerror}") from None
@@ -32,7 +35,7 @@ def _audit_pack(args: argparse.Namespace) -> int:
     partial.replace(output)
     rows = ", ".join(f"{name} {n}" for name, n in info["rows"].items())
     print(f"audit pack as of {info['as_of']} written to {output}: {rows}; {info['evidence_files']} evidence "
-          f"file(s); {len(info['files'])} files in SHA256SUMS", file=sys.stderr)
+          f"file(s); {len(info['files'])} files in SHA256SUMS; it holds {info['holds']}", file=sys.stderr)
     return 0
 
 
@@ -45,3 +48,4 @@ def add_commands(subparsers) -> None:
                    help="YYYY-MM-DD (the end of that day, UTC) or an ISO 8601 timestamp; default: now")
     p.add_argument("--output", "-o", metavar="FILE", help="the ZIP to write (default: adc-audit-pack-DATE.zip)")
     p.add_argument("--by", help="who is making the pack (recorded in pack.json; default: your login name)")
+    add_as_user(p)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from adc.cli import add_parser, print_json
+from adc.cli import add_as_user, add_parser, print_json
 from adc.errors import AdcError
 from adc.register import KINDS, SEVERITIES, STATUSES
 
@@ -33,18 +33,21 @@ def _import(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
+    from adc import visibility
+    from adc.organisations import load_organisations
     from adc.register import assets
 
     engine = _engine()
+    visible = visibility.assets(load_organisations().reader(args.as_user))
     if args.format == "xlsx":
         if not args.output:
             raise AdcError("--format xlsx needs --output FILE (a workbook is not text)")
-        n = assets.export(engine, "xlsx", args.output)
+        n = assets.export(engine, "xlsx", args.output, visible=visible)
     elif args.output:
         with open(args.output, "w", newline="", encoding="utf-8") as out:
-            n = assets.export(engine, args.format, out)
+            n = assets.export(engine, args.format, out, visible=visible)
     else:
-        n = assets.export(engine, args.format, sys.stdout)
+        n = assets.export(engine, args.format, sys.stdout, visible=visible)
     if args.output:
         print(f"{n} assets written to {args.output}", file=sys.stderr)
     return 0
@@ -116,11 +119,14 @@ def _report(args: argparse.Namespace) -> int:
 
 def _findings(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
+    from adc import visibility
+    from adc.organisations import load_organisations
     from adc.register import findings
 
+    visible = visibility.findings(load_organisations().reader(args.as_user))
     with _engine().connect() as conn:
         rows = findings.list_findings(conn, status=args.status, kind=args.kind, severity=args.severity,
-                                      asset_id=args.asset)
+                                      asset_id=args.asset, visible=visible)
     if args.json:
         print_json([findings.to_json(r) for r in rows])
         return 0
@@ -153,6 +159,7 @@ def add_commands(subparsers) -> None:
     p = add_parser(commands, "export", _export, "write the register in the import file's columns (or JSON)")
     p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv", help="output format (default csv)")
     p.add_argument("--output", "-o", help="file to write (default: standard output; required for xlsx)")
+    add_as_user(p)
     add_parser(commands, "migrate", _migrate, "create the register's tables or bring them to the latest revision")
 
     reconcile = add_parser(
@@ -177,6 +184,7 @@ def add_commands(subparsers) -> None:
     listing.add_argument("--severity", choices=SEVERITIES, help="only findings of this severity")
     listing.add_argument("--asset", help="only findings about this asset id")
     listing.add_argument("--json", action="store_true", help="print JSON")
+    add_as_user(listing)
     actions = listing.add_subparsers(title="findings commands", metavar="COMMAND")
     p = add_parser(actions, "acknowledge", _acknowledge,
                    "accept an open finding with a reason: it stays acknowledged while its cause persists")

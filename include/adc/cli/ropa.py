@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from adc.cli import add_parser, print_json
+from adc.cli import add_as_user, add_parser, print_json
 from adc.errors import AdcError
 
 
@@ -31,15 +31,18 @@ def _import(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
+    from adc import visibility
+    from adc.organisations import load_organisations
     from adc.ropa import activities, exports
 
+    visible = visibility.activities(load_organisations().reader(args.as_user))
     with _engine().connect() as conn:
-        records = activities.all_activities(conn, include_retired=not args.without_retired)
+        records = activities.all_activities(conn, include_retired=not args.without_retired, visible=visible)
     if args.format == "xlsx":
         output = Path(args.output or "ropa.xlsx")
         exports.to_xlsx(records, output)
         print(f"wrote {len(records)} activities to {output} (sheet 'Template': the ICO columns A..AD; sheet 'ADC': "
-              "owner, review dates, status, linked assets)", file=sys.stderr)
+              "owner, organisation, review dates, status, linked assets)", file=sys.stderr)
         return 0
     text = exports.to_csv(records, adc_columns=args.adc_columns)
     if args.output:
@@ -85,10 +88,13 @@ def _due(args: argparse.Namespace) -> int:
 
 def _reviews(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
+    from adc import visibility
+    from adc.organisations import load_organisations
     from adc.ropa.reviews import list_reviews
 
+    visible = visibility.reviews(load_organisations().reader(args.as_user))
     with _engine().connect() as conn:
-        items = list_reviews(conn, activity_id=args.activity, unfinished=args.open)
+        items = list_reviews(conn, activity_id=args.activity, unfinished=args.open, visible=visible)
     if args.json:
         print_json(items)
         return 0
@@ -132,7 +138,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _pack(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
-    from adc.config import Settings
+    from adc.organisations import DataProtectionTeams
     from adc.ropa import activities, packs
     from adc.ropa.schedule import activity_tag_key, candidates
 
@@ -147,7 +153,7 @@ def _pack(args: argparse.Namespace) -> int:
         review_id = item.review["review_id"] if item and item.review else "(not opened)"
         sys.stdout.write(packs.owner_pack(conn, activity, review_id=review_id, reasons=item.reasons if item else [],
                                           findings=findings, deadline=None,
-                                          team=Settings.from_env().data_protection_team))
+                                          team=DataProtectionTeams.from_env().of(activity["organisation"])))
     return 0
 
 
@@ -184,9 +190,11 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--format", choices=("xlsx", "csv"), required=True, help="xlsx or csv")
     parser.add_argument("--output", "-o", help="file to write (default: ropa.xlsx; CSV goes to stdout)")
     parser.add_argument("--adc-columns", action="store_true",
-                        help="CSV: add ADC's columns (activity id, owner, review dates, status, linked assets) after "
-                        "column AD, which makes the file importable (XLSX always has them on sheet 'ADC')")
+                        help="CSV: add ADC's columns (activity id, owner, organisation, review dates, status, "
+                        "linked assets) after column AD, which makes the file importable (XLSX always has them on "
+                        "sheet 'ADC')")
     parser.add_argument("--without-retired", action="store_true", help="leave retired activities out")
+    add_as_user(parser)
 
     parser = add_parser(commands, "due", _due,
                         "list activities that are due or overdue for review, touched by new findings, or in a "
@@ -200,6 +208,7 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--activity", help="only this activity (PA-nnn)")
     parser.add_argument("--open", action="store_true", help="only reviews that are not completed")
+    add_as_user(parser)
 
     parser = add_parser(commands, "show", _show, "show one activity: its record and its history of changes")
     parser.add_argument("activity", help="the activity id, PA-nnn")

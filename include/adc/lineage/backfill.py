@@ -17,7 +17,7 @@ from openlineage.client import OpenLineageClient
 from sqlalchemy import Engine
 
 from adc.errors import AdcError
-from adc.lineage.emit import Sent, lineage_client, send
+from adc.lineage.emit import Sent, lineage_client, routes, send
 from adc.lineage.estate import Assets
 from adc.lineage.events import Recent, interval_events
 
@@ -36,8 +36,8 @@ def emit_interval(engine: Engine, start: datetime, end: datetime, client: OpenLi
     if start.tzinfo is None or end.tzinfo is None:
         raise AdcError(f"interval {start} - {end} has no time zone: lineage times are UTC")
     start, end = (datetime.fromtimestamp(t.timestamp(), UTC) for t in (start, end))  # plain UTC (not pendulum)
-    with lineage_client(client) as client, engine.connect() as conn:
-        return send(interval_events(conn, start, end, assets or Assets.load(conn), recent), client)
+    with lineage_client(client) as client, engine.connect() as conn, routes(conn, client) as routed:
+        return send(interval_events(conn, start, end, assets or Assets.load(conn), recent), client, routed)
 
 
 def backfill(engine: Engine, first: date, last: date, client: OpenLineageClient | None = None) -> dict:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, case, func, select, update
 
 from adc.errors import AdcError
 from adc.register import SEVERITIES, history
 from adc.register.db import exclusive
-from adc.register.store import now
+from adc.register.store import EVERYTHING, now
 from adc.register.tables import finding
 
 
@@ -42,9 +42,11 @@ def list_findings(
     kind: str | None = None,
     severity: str | None = None,
     asset_id: str | None = None,
+    visible: ColumnElement[bool] = EVERYTHING,
 ) -> list[dict[str, Any]]:
-    """Findings, most severe first, then by kind and age."""
-    query = select(finding)
+    """Findings ``visible`` keeps (adc.visibility.findings for a person's view; by default every one),
+    most severe first, then by kind and age."""
+    query = select(finding).where(visible)
     if status:
         query = query.where(finding.c.status.in_([status] if isinstance(status, str) else status))
     if kind:
@@ -57,18 +59,21 @@ def list_findings(
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def get(conn: Connection, finding_id: int) -> dict[str, Any]:
-    row = conn.execute(select(finding).where(finding.c.finding_id == finding_id)).mappings().first()
+def get(conn: Connection, finding_id: int, *, visible: ColumnElement[bool] = EVERYTHING) -> dict[str, Any]:
+    """One finding; FindingNotFound when there is none, or when ``visible`` (adc.visibility.findings for
+    a person's view) hides it: a hidden finding answers exactly as a missing one."""
+    row = conn.execute(select(finding).where(finding.c.finding_id == finding_id, visible)).mappings().first()
     if row is None:
         raise FindingNotFound(f"no finding {finding_id}")
     return dict(row)
 
 
-def counts(conn: Connection, statuses: tuple[str, ...] = ("open", "acknowledged")) -> dict[str, dict[str, int]]:
-    """{kind: {severity: n}} over findings in ``statuses``."""
+def counts(conn: Connection, statuses: tuple[str, ...] = ("open", "acknowledged"), *,
+           visible: ColumnElement[bool] = EVERYTHING) -> dict[str, dict[str, int]]:
+    """{kind: {severity: n}} over findings in ``statuses`` that ``visible`` keeps (by default every one)."""
     query = (
         select(finding.c.kind, finding.c.severity, func.count())
-        .where(finding.c.status.in_(statuses))
+        .where(finding.c.status.in_(statuses), visible)
         .group_by(finding.c.kind, finding.c.severity)
         .order_by(finding.c.kind, finding.c.severity)
     )

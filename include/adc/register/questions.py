@@ -11,6 +11,7 @@ from typing import TypedDict
 
 from sqlalchemy import Engine, insert, select
 
+from adc.organisations import load_organisations
 from adc.register.store import now
 from adc.register.tables import asked_question
 
@@ -20,6 +21,23 @@ class AssignedUser(TypedDict):
 
     id: str
     name: str
+
+
+def only_a_link() -> bool:
+    """Whether a question in Airflow carries no register content, only a link to the register UI.
+
+    Airflow shows a HITL task's subject and body (and the task's rendered fields, XCom and logs) to
+    everyone who may read its DAG, whatever their organisation. So where organisations.yaml declares
+    organisations, a question names only opaque ids (PA-nnn, a finding's number) and links to the
+    register UI page, which shows it to those who may see it (docs/organisations.md).
+    """
+    return load_organisations().declared
+
+
+def link_body(what: str, path: str) -> str:
+    """The body of a question that carries only a link (see only_a_link)."""
+    return (f"{what} is in the register: [open it]({path}). The register shows it to those who may see it; "
+            "read it there, then answer here.")
 
 
 def note_asking(engine: Engine, task_instance_id: str) -> bool:

@@ -41,6 +41,9 @@ from adc.register.tables import harvest_run, harvest_scope, observation, observe
 BATCH = 1000
 # Statistics change on every harvest; they are updated in place and do not make a new version.
 _VOLATILE = ("object_count", "size_bytes", "first_modified", "last_modified", "problems")
+# The visibility condition of ADC's own reads, the default of the register's and the RoPA's listings:
+# every row. A person's view comes from adc.visibility, a layer above, and is passed in.
+EVERYTHING: ColumnElement[bool] = true()
 
 
 def now() -> datetime:

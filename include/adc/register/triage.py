@@ -14,15 +14,17 @@ Nothing here imports Airflow: the DAG (dags/adc_triage.py) turns PARAMS into Air
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, String, cast, exists, select
 
-from adc.config import Settings
+from adc.config import Settings, load_sources
 from adc.errors import AdcError
 from adc.markdown import inert
 from adc.naming import DatasetId, LocationError, parse_location
+from adc.organisations import DataProtectionTeams, Team
 from adc.register import assets, findings, history
 from adc.register.db import exclusive
 from adc.register.forms import (
@@ -37,9 +39,9 @@ from adc.register.forms import (
     RETIRE,
     UPDATE,
 )
-from adc.register.questions import AssignedUser
+from adc.register.questions import AssignedUser, link_body, only_a_link
 from adc.register.store import now
-from adc.register.tables import finding
+from adc.register.tables import asset, finding, observed_dataset
 from adc.register.tables import history as history_table
 
 
@@ -61,14 +63,14 @@ class Question(TypedDict):
 # --------------------------------------------------------------------------- asking
 
 
-def requests(engine: Engine, *, asked_by_run: str, team: tuple[str, ...] | None = None) -> list[Question]:
+def requests(engine: Engine, *, asked_by_run: str, team: Team | None = None) -> list[Question]:
     """The triage questions to ask now: one per open high-severity finding not asked about before.
 
     Records a history row per finding (action triage_requested, cause = the asking run) in the same
     transaction, so a finding is asked about once. Each question is the keyword arguments of one
     mapped HITL task: finding_id, subject, body, options, params (pre-filled) and assigned_users.
     """
-    team = team if team is not None else Settings.from_env().data_protection_team
+    teams = DataProtectionTeams.given(team) if team is not None else DataProtectionTeams.from_env()
     asked = exists().where(history_table.c.entity_kind == "finding",
                            history_table.c.entity_id == cast(finding.c.finding_id, String),
                            history_table.c.action == REQUESTED)
@@ -76,13 +78,26 @@ def requests(engine: Engine, *, asked_by_run: str, team: tuple[str, ...] | None 
         exclusive(conn, "register")
         rows = conn.execute(select(finding).where(finding.c.status == "open", finding.c.severity == "high", ~asked)
                             .order_by(finding.c.finding_id)).mappings().all()
-        questions = [question(conn, dict(row), team) for row in rows]
+        questions = [question(conn, dict(row), teams.of(organisation(conn, dict(row)))) for row in rows]
         history.record_many(conn, [
-            {"at": now(), "entity_kind": "finding", "entity_id": str(row["finding_id"]), "action": REQUESTED,
+            {"at": now(), "entity_kind": "finding", "entity_id": str(q["finding_id"]), "action": REQUESTED,
              "actor": history.SYSTEM_ACTOR, "cause_kind": "triage", "cause": asked_by_run,
-             "changes": {"assigned_to": [None, list(team)]}}
-            for row in rows])
+             "changes": {"assigned_to": [None, [u["id"] for u in q["assigned_users"]]]}}
+            for q in questions])
     return questions
+
+
+def organisation(conn: Connection, row: Mapping[str, Any]) -> str | None:
+    """Whose a finding is, for its data protection team: its asset's organisation, else its dataset's,
+    else its source's (a finding about a whole source). None: the department."""
+    if row["asset_id"]:
+        return conn.execute(select(asset.c.organisation).where(asset.c.asset_id == row["asset_id"])).scalar()
+    if row["namespace"] is not None:
+        return conn.execute(select(observed_dataset.c.organisation).where(
+            observed_dataset.c.namespace == row["namespace"], observed_dataset.c.name == row["name"],
+            observed_dataset.c.valid_to.is_(None))).scalar()
+    sources = {s.name: s.organisation for s in load_sources().sources}
+    return sources.get(row["source"]) if row["source"] else None
 
 
 def question(conn: Connection, row: dict[str, Any], team: tuple[str, ...]) -> Question:
@@ -100,10 +115,12 @@ def question(conn: Connection, row: dict[str, Any], team: tuple[str, ...]) -> Qu
         prefill = _observed_classification(conn, row["asset_id"], evidence)
     elif row["asset_id"]:
         prefill = {"asset_id": row["asset_id"]}
+    linked = only_a_link()
     return {
         "finding_id": row["finding_id"],
-        "subject": f"{KIND_TITLES.get(kind, kind)} ({row['severity']}): {row['subject']}"[:200],
-        "body": body(row),
+        "subject": f"Triage finding {row['finding_id']} ({row['severity']})" if linked else
+        f"{KIND_TITLES.get(kind, kind)} ({row['severity']}): {row['subject']}"[:200],
+        "body": link_body("The finding", f"/adc/findings/{row['finding_id']}") if linked else body(row),
         "options": OPTIONS.get(kind, OTHER_OPTIONS),
         "params": prefill,
         "assigned_users": [{"id": user, "name": user} for user in team],
@@ -227,13 +244,16 @@ class Answer:
                    dict(event.get("params_input") or {}), str(user.get("id") or ""), asked_by_run)
 
 
-def apply(engine: Engine, answer: Answer, settings: Settings | None = None) -> dict[str, Any]:
-    """Validate, then apply the answer in one transaction; TriageRefused (recorded) if it cannot be."""
+def apply(engine: Engine, answer: Answer, settings: Settings | None = None, *,
+          team: Team | None = None) -> dict[str, Any]:
+    """Validate, then apply the answer in one transaction; TriageRefused (recorded) if it cannot be.
+    Only the finding's organisation's data protection team may answer (``team``: docs/organisations.md)."""
     settings = settings or Settings.from_env()
+    teams = DataProtectionTeams.given(team) if team is not None else DataProtectionTeams.from_env()
     try:
         with engine.begin() as conn:
             exclusive(conn, "register")
-            return _apply(conn, answer, settings)
+            return _apply(conn, answer, settings, teams)
     except (TriageRefused, findings.FindingError, assets.AssetError) as exc:
         refusal = str(exc)
     with engine.begin() as conn:
@@ -251,12 +271,12 @@ class _Cause(TypedDict):
     cause: str
 
 
-def _apply(conn: Connection, answer: Answer, settings: Settings) -> dict[str, Any]:
+def _apply(conn: Connection, answer: Answer, settings: Settings, teams: DataProtectionTeams) -> dict[str, Any]:
     if not answer.by:
         raise TriageRefused("the answer names no person")
-    if answer.by not in settings.data_protection_team:
-        raise TriageRefused(f"{answer.by} is not in the data protection team "
-                            f"({', '.join(settings.data_protection_team) or 'empty'})")
+    team = teams.of(organisation(conn, findings.get(conn, answer.finding_id)))
+    if answer.by not in team:
+        raise TriageRefused(f"{answer.by} is not in the data protection team ({', '.join(team) or 'empty'})")
     if answer.asked_by_run is not None and not _asked(conn, answer.finding_id, answer.asked_by_run):
         raise TriageRefused(f"{answer.asked_by_run} did not ask about finding {answer.finding_id}")
     row = findings.get(conn, answer.finding_id)
@@ -282,7 +302,9 @@ def _apply(conn: Connection, answer: Answer, settings: Settings) -> dict[str, An
         cells = {**{k: params.get(k) for k in ("owner", "classification", "personal_data", "special_categories",
                                                 "criminal_offence_data", "retention_schedule")},
                  "name": params.get("name") or _dataset_name(row),
-                 "asset_id": params.get("asset_id") or assets.next_asset_id(conn), "location": location}
+                 "asset_id": params.get("asset_id") or assets.next_asset_id(conn), "location": location,
+                 # the new asset is its dataset's organisation's: registering never moves data out of a seal
+                 "organisation": organisation(conn, row)}
         record, problems = assets.validate(cells, settings)
         if record is None:  # a record, or the problems
             raise TriageRefused("; ".join(problems))

@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, field_validator
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from adc.register import history
-from adc.register.store import now
+from adc.register.store import EVERYTHING, now
 from adc.ropa.tables import ICO_TEMPLATE, activity_asset, processing_activity
 
 ACTIVITY_ID = r"^PA-\d{3,}$"
@@ -68,6 +68,11 @@ class _ActivityBase(BaseModel):
         None, description="active, under_review or retired; blank keeps the current status (new activities: active)."
     )
     approved_by: str | None = Field(None, max_length=200, description="Who last signed the record off.")
+    # checked against organisations.yaml where a file sets it (exports.parse); a review cannot change it
+    organisation: str | None = Field(
+        None, max_length=40, description="The organisation in organisations.yaml whose activity it is; blank: the "
+        "department."
+    )
     linked_assets: list[str] = Field(
         default_factory=list, description="Register asset ids (IA-nnnn) whose data the activity processes."
     )
@@ -142,8 +147,11 @@ def get(conn: Connection, activity_id: str) -> dict[str, Any] | None:
     return {**row, "linked_assets": linked_assets(conn, activity_id)}
 
 
-def all_activities(conn: Connection, *, include_retired: bool = True) -> list[dict[str, Any]]:
-    query = select(processing_activity).order_by(processing_activity.c.activity_id)
+def all_activities(conn: Connection, *, include_retired: bool = True,
+                   visible: ColumnElement[bool] = EVERYTHING) -> list[dict[str, Any]]:
+    """The activities ``visible`` keeps (adc.visibility.activities for a person's view; by default every
+    one), by id, each with its ``linked_assets``."""
+    query = select(processing_activity).where(visible).order_by(processing_activity.c.activity_id)
     if not include_retired:
         query = query.where(processing_activity.c.status != "retired")
     links: dict[str, list[str]] = {}

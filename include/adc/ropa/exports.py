@@ -2,11 +2,13 @@
 
 XLSX: sheet 'Template' holds exactly the ICO headings, columns A..AD in the template's order, one
 row per activity, so a DPO can put it beside the ICO template; sheet 'ADC' holds, row for row,
-what ADC adds (activity id, owner, review dates, status, linked assets). CSV: the ICO headings
-exactly; with ``adc_columns`` ADC's columns follow column AD, which makes the file importable.
+what ADC adds (activity id, owner, organisation, review dates, status, linked assets). CSV: the ICO
+headings exactly; with ``adc_columns`` ADC's columns follow column AD, which makes the file importable.
+The organisation is one of ADC's columns, never inside the ICO template, whose layout stays the ICO's.
 
 Import is all or nothing: every row is validated first and every problem is reported with its
-row and column heading; only a file without problems is applied, in one transaction, with history.
+row and column heading (an organisation must be in organisations.yaml); only a file without problems
+is applied, in one transaction, with history.
 Cells that a spreadsheet would run as a formula are exported with a leading apostrophe (CSV) or as
 plain strings (XLSX), and that apostrophe is removed again on import.
 """
@@ -26,7 +28,8 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from adc import tabular
-from adc.errors import ImportFileError
+from adc.errors import ConfigError, ImportFileError
+from adc.organisations import load_organisations
 from adc.ropa import activities
 from adc.ropa.tables import ICO_HEADINGS, ICO_TEMPLATE, review
 
@@ -36,6 +39,7 @@ ADC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("activity_id", "Activity ID"),
     ("name", "Activity name"),
     ("owner", "Owner"),
+    ("organisation", "Organisation"),
     ("review_frequency_months", "Review frequency (months)"),
     ("response_time", "Response time"),
     ("last_reviewed", "Last reviewed"),
@@ -187,6 +191,7 @@ def parse(path: Path) -> list[Any]:
     problems: list[str] = []
     records = []
     first_row: dict[str, str] = {}
+    organisations = load_organisations()
     for where, number, values in read_table(path):
         data = {FIELD_OF_HEADING[h]: _plain(v) for h, v in values.items() if h in FIELD_OF_HEADING}
         activity_id = str(data.get("activity_id") or "")
@@ -195,10 +200,14 @@ def parse(path: Path) -> list[Any]:
                             f"{first_row[activity_id]}")
         first_row.setdefault(activity_id, f"{where} {number}")
         try:
-            records.append(activities.validate(data))
+            record = activities.validate(data)
+            organisations.check(record.organisation, f"{where} {number}, column {HEADING_OF_FIELD['organisation']!r}")
+            records.append(record)
         except ValidationError as exc:
             problems += [f"{where} {number}, column {HEADING_OF_FIELD.get(field, field)!r}: {message}"
                          for field, message in activities.field_errors(exc)]
+        except ConfigError as exc:  # an organisation organisations.yaml does not declare
+            problems.append(str(exc))
     if problems:
         raise ImportFileError(str(path), problems)
     if not records:

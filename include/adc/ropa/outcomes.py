@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, select, update
 
 from adc.errors import NotEntitled, ReviewRefused
+from adc.organisations import DataProtectionTeams, Team
 from adc.register import history
 from adc.register.db import exclusive
 from adc.register.history import SYSTEM_ACTOR
@@ -70,8 +71,9 @@ class Answer:
         )
 
 
-def record(engine: Engine, answer: Answer, *, team: tuple[str, ...]) -> dict[str, Any]:
-    """Record one answer and act on it; returns a summary for the task log."""
+def record(engine: Engine, answer: Answer, *, team: Team) -> dict[str, Any]:
+    """Record one answer and act on it; returns a summary for the task log. The data protection team
+    is the reviewed activity's organisation's (``team``: docs/organisations.md)."""
     with engine.begin() as conn:
         exclusive(conn, "ropa")
         found = conn.execute(select(review_step).where(review_step.c.step_id == answer.step_id)).mappings().first()
@@ -85,8 +87,9 @@ def record(engine: Engine, answer: Answer, *, team: tuple[str, ...]) -> dict[str
         if step["status"] != "pending":
             return {**summary, "result": "already recorded", "status": step["status"]}
         handler = {"owner": _owner, "approval": _approval, "escalation": _escalation}[step["kind"]]
+        activity_team = DataProtectionTeams.given(team).of(reviews.reviewed_activity(conn, current)["organisation"])
         try:
-            result = handler(conn, step, current, answer, team)
+            result = handler(conn, step, current, answer, activity_team)
         except NotEntitled as refusal:
             _attempted(conn, step, answer, str(refusal))
             return {**summary, "result": "refused", "reason": str(refusal), "status": "pending"}

@@ -18,13 +18,15 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, RowMapping, func, insert, select, update
 
 from adc.errors import AdcError
+from adc.organisations import DataProtectionTeams, Team
 from adc.register import history
 from adc.register.db import exclusive
 from adc.register.history import SYSTEM_ACTOR
-from adc.register.questions import AssignedUser
+from adc.register.questions import AssignedUser, link_body, only_a_link
+from adc.register.store import EVERYTHING
 from adc.ropa import activities, packs
 from adc.ropa.forms import DAG_ID, QUESTION_TASK, RETIRE
 from adc.ropa.schedule import Candidate, as_of, candidates
@@ -45,13 +47,15 @@ class Question(TypedDict):
 
 
 def issue(
-    engine: Engine, *, dag_run_id: str, team: tuple[str, ...], when: datetime | None = None,
+    engine: Engine, *, dag_run_id: str, team: Team, when: datetime | None = None,
     tag_key: str = "ropa:activity", dag_id: str = DAG_ID,
 ) -> list[Question]:
-    """Open reviews and ask owners (and re-ask approvers) for everything that needs it now.
+    """Open reviews and ask owners (and re-ask approvers) for everything that needs it now. Each
+    activity's data protection team is its organisation's (``team``: docs/organisations.md).
 
     Returns the questions, one per review, in map order: the arguments of the mapped review group.
     """
+    teams = DataProtectionTeams.given(team)
     today, at = as_of(when)
     with engine.begin() as conn:
         exclusive(conn, "ropa")
@@ -64,11 +68,12 @@ def issue(
             place = {"dag_id": dag_id, "dag_run_id": dag_run_id, "task_id": QUESTION_TASK,
                      "map_index": _next_map_index(conn, dag_run_id)}
             current = item.review or open_review(conn, item, at=at)
+            activity_team = teams.of(item.activity["organisation"])
             if current["status"] == "awaiting_approval":
                 owner_step = _last_answered_owner_step(conn, current["review_id"])
-                ask_approval(conn, current, owner_step, team=team, at=at, place=place)
+                ask_approval(conn, current, owner_step, team=activity_team, at=at, place=place)
             else:
-                ask_owner(conn, current, item, team=team, at=at, place=place)
+                ask_owner(conn, current, item, team=activity_team, at=at, place=place)
         return questions(conn, dag_run_id)
 
 
@@ -209,14 +214,16 @@ def _last_answered_owner_step(conn: Connection, review_id: str) -> dict[str, Any
 def question(row: Mapping[str, Any] | RowMapping) -> Question:
     """One step (joined with its activity) as a review task's question.
 
-    Subject and body travel as XCom values: Airflow never renders them as templates.
+    Subject and body travel as XCom values: Airflow never renders them as templates. Where
+    organisations are declared they carry only the activity's id and a link (questions.only_a_link).
     """
+    linked = only_a_link()
     return {
         "step_id": row["step_id"],
         "kind": row["kind"],
-        "review_label": f"{row['activity_id']} {row['name']}"[:200],
-        "subject": row["subject"],
-        "body": row["pack"],
+        "review_label": row["activity_id"] if linked else f"{row['activity_id']} {row['name']}"[:200],
+        "subject": f"RoPA review of {row['activity_id']}: {row['kind']}" if linked else row["subject"],
+        "body": link_body("The review pack", f"/adc/evidence/{row['step_id']}") if linked else row["pack"],
         "assigned_users": [{"id": user, "name": user} for user in row["assigned_to"]],
         "response_timeout": row["deadline"] - row["issued_at"] if row["deadline"] else None,
         "deadline": row["deadline"],
@@ -256,9 +263,11 @@ def _steps_with_activity():
             .join(pa, pa.c.activity_id == review.c.activity_id))
 
 
-def list_reviews(conn: Connection, *, activity_id: str | None = None, unfinished: bool = False) -> list[dict]:
-    """Reviews, newest first, each with its steps (the evidence as a hash; the pack via the step)."""
-    query = select(review).order_by(review.c.opened_at.desc(), review.c.review_id)
+def list_reviews(conn: Connection, *, activity_id: str | None = None, unfinished: bool = False,
+                 visible: ColumnElement[bool] = EVERYTHING) -> list[dict]:
+    """Reviews ``visible`` keeps (adc.visibility.reviews for a person's view; by default every one), newest
+    first, each with its steps (the evidence as a hash; the pack via the step)."""
+    query = select(review).where(visible).order_by(review.c.opened_at.desc(), review.c.review_id)
     if activity_id:
         query = query.where(review.c.activity_id == activity_id)
     if unfinished:

@@ -6,7 +6,9 @@ every route, pages, downloads, API and stylesheet alike: nothing here answers wi
 nothing but 403 to a login without ``Person.can_read`` (Airflow's permission to read DAGs).
 Changing the register (acknowledging a finding) also needs ``Person.can_change`` and, from a
 browser session, the page's CSRF token (adc.ui.auth); each change is a history row naming the
-person (cause_kind "ui").
+person (cause_kind "ui"). What the person may see is organisations.yaml's rule: every route that
+reads the register depends on ``deps.VisibleDep`` (adc.ui.visible) and reads through it, so a hidden
+item is left out of every list and count and answers 404 like one that does not exist.
 
 Pages are rendered by ADC's sandboxed, autoescaping Jinja2 environment (adc.reports.sandboxed):
 values from AWS and people are context, never template source, and the Content-Security-Policy

@@ -17,6 +17,9 @@ that date is in. Each part is rebuilt from what the register keeps:
 What history does not version is said in the README: a finding's summary and evidence are its
 latest (reconciliation refreshes them in place while the cause persists), and when a finding was
 last seen is left out.
+
+A pack is made for one reader (``Visible``): it holds only what they may see under organisations.yaml,
+in every file, and its README and pack.json say whom it was prepared for and what it holds.
 """
 
 from __future__ import annotations
@@ -42,13 +45,15 @@ from adc.register.types import UTCDateTime
 from adc.ropa import exports
 from adc.ropa.activities import all_activities
 from adc.ropa.tables import processing_activity, review, review_step
+from adc.ui.visible import Visible
 
 MANIFEST = "SHA256SUMS"
 
 # What each file is (the README inside the pack, and docs/ui.md, say this).
 FILES: dict[str, str] = {
     "README.txt": "this file: what the pack holds and what 'as of' means for each part",
-    "pack.json": "when and by whom the pack was made, the cutoff, and how many rows each file holds",
+    "pack.json": "when, by whom and for whom the pack was made, what it holds, the cutoff, and how many rows each "
+                 "file holds",
     "register.csv": "the Information Asset Register as of the cutoff, in the columns of `adc register export` "
                     "(and `adc register import`)",
     "ropa.xlsx": "the Record of Processing Activities as of the cutoff in the ICO controller template's layout: "
@@ -132,19 +137,19 @@ def as_of(rows: Iterable[dict[str, Any]], key: str, changes: list[dict[str, Any]
     return [_typed(table, row) for row in by_id.values()]
 
 
-def register_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
+def register_as_of(conn: Connection, at: datetime, visible: Visible) -> list[dict[str, Any]]:
     """Assets as ``assets.all_assets`` gives them, as they were at ``at``."""
-    rows = [row for row in assets.all_assets(conn) if row["created_at"] < at]
+    rows = [row for row in assets.all_assets(conn, visible=visible.assets) if row["created_at"] < at]
     return as_of(rows, "asset_id", _changes_since(conn, "asset", at), asset, renames={"location": "locations"})
 
 
-def ropa_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
-    rows = [row for row in all_activities(conn) if row["created_at"] < at]
+def ropa_as_of(conn: Connection, at: datetime, visible: Visible) -> list[dict[str, Any]]:
+    rows = [row for row in all_activities(conn, visible=visible.activities) if row["created_at"] < at]
     return as_of(rows, "activity_id", _changes_since(conn, "activity", at), processing_activity)
 
 
-def reviews_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
-    rows = [dict(r) for r in conn.execute(select(review).where(review.c.opened_at < at)
+def reviews_as_of(conn: Connection, at: datetime, visible: Visible) -> list[dict[str, Any]]:
+    rows = [dict(r) for r in conn.execute(select(review).where(review.c.opened_at < at, visible.reviews)
                                           .order_by(review.c.opened_at, review.c.review_id)).mappings()]
     return as_of(rows, "review_id", _changes_since(conn, "review", at), review)
 
@@ -152,10 +157,10 @@ def reviews_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
 ANSWER = ("answered_by", "answered_at", "option", "comment", "proposed_changes", "refusal", "recorded_at")
 
 
-def review_steps_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
+def review_steps_as_of(conn: Connection, at: datetime, visible: Visible) -> list[dict[str, Any]]:
     """Questions issued before ``at``; an answer recorded after it is left out (pending then). A question
     superseded by one issued after ``at`` was still pending at ``at``."""
-    rows = [dict(r) for r in conn.execute(select(review_step).where(review_step.c.issued_at < at)
+    rows = [dict(r) for r in conn.execute(select(review_step).where(review_step.c.issued_at < at, visible.review_steps)
                                           .order_by(review_step.c.issued_at, review_step.c.step_id)).mappings()]
     issued = {(r["review_id"], r["kind"], r["attempt"]): r["issued_at"] for r in rows}
     for row in rows:
@@ -166,8 +171,8 @@ def review_steps_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
     return rows
 
 
-def findings_as_of(conn: Connection, at: datetime) -> list[dict[str, Any]]:
-    rows = [dict(r) for r in conn.execute(select(finding).where(finding.c.first_seen_at < at)
+def findings_as_of(conn: Connection, at: datetime, visible: Visible) -> list[dict[str, Any]]:
+    rows = [dict(r) for r in conn.execute(select(finding).where(finding.c.first_seen_at < at, visible.findings)
                                           .order_by(finding.c.finding_id)).mappings()]
     result = []
     for row in as_of(rows, "finding_id", _changes_since(conn, "finding", at), finding):
@@ -257,10 +262,10 @@ def evidence_file(step_id: str) -> str:
     return f"evidence/{review_id}/{kind}-{attempt}.md"
 
 
-def build(engine: Engine, out: IO[bytes], *, at: datetime, generated_by: str, requested: str | None = None,
-          now: datetime | None = None) -> dict[str, Any]:
-    """Write the audit pack as of ``at`` (see ``cutoff``) to ``out``; returns what pack.json says, and
-    each file's checksum under "files".
+def build(engine: Engine, out: IO[bytes], *, at: datetime, generated_by: str, visible: Visible,
+          requested: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Write the audit pack as of ``at`` (see ``cutoff``) to ``out``, holding what ``visible`` lets its
+    reader see; returns what pack.json says, and each file's checksum under "files".
 
     Everything is read in one transaction (on PostgreSQL a repeatable-read snapshot; on SQLite the
     transaction's own), so the files agree with each other.
@@ -271,12 +276,14 @@ def build(engine: Engine, out: IO[bytes], *, at: datetime, generated_by: str, re
             conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
             pack = _Pack(archive, generated_at.timetuple()[:6])
-            rows = _write_parts(conn, pack, at)
+            rows = _write_parts(conn, pack, at, visible)
             info = {
                 "as_of": at.isoformat(),
                 "as_of_requested": requested or at.isoformat(),
                 "generated_at": generated_at.isoformat(),
                 "generated_by": generated_by,
+                "prepared_for": visible.reader,  # null: the register's operator
+                "holds": visible.holds,
                 "register_database": conn.dialect.name,
                 "rows": dict(sorted(pack.rows.items())),
                 "evidence_files": rows,
@@ -288,36 +295,42 @@ def build(engine: Engine, out: IO[bytes], *, at: datetime, generated_by: str, re
     return {**info, "files": dict(sorted(pack.sums.items()))}
 
 
-def _write_parts(conn: Connection, pack: _Pack, at: datetime) -> int:
-    """The register, the RoPA, the reviews with their evidence, the findings and the history, as of ``at``;
-    returns how many evidence files went in."""
+def _write_parts(conn: Connection, pack: _Pack, at: datetime, visible: Visible) -> int:
+    """The register, the RoPA, the reviews with their evidence, the findings and the history, as of ``at``
+    and as far as ``visible`` lets its reader see; returns how many evidence files went in."""
     with pack.text("register.csv") as handle:
-        pack.rows["register.csv"] = assets.write_csv_rows(assets.rows_of(register_as_of(conn, at)), handle)
-    ropa = ropa_as_of(conn, at)
+        pack.rows["register.csv"] = assets.write_csv_rows(assets.rows_of(register_as_of(conn, at, visible)), handle)
+    ropa = ropa_as_of(conn, at, visible)
     workbook = io.BytesIO()
     exports.to_xlsx(ropa, workbook)
     pack.add("ropa.xlsx", workbook.getvalue(), rows=len(ropa))
     pack.add("ropa.csv", exports.to_csv(ropa, adc_columns=True).encode("utf-8"), rows=len(ropa))
-    pack.table("reviews.csv", REVIEW_COLUMNS, reviews_as_of(conn, at))
-    steps = review_steps_as_of(conn, at)
+    pack.table("reviews.csv", REVIEW_COLUMNS, reviews_as_of(conn, at, visible))
+    steps = review_steps_as_of(conn, at, visible)
     for step in steps:
         step["evidence_file"] = evidence_file(step["step_id"])
     pack.table("review_steps.csv", STEP_COLUMNS, steps)
     for step in steps:
         pack.add(step["evidence_file"], step["pack"].encode("utf-8"))
-    pack.table("findings.csv", FINDING_COLUMNS, findings_as_of(conn, at))
-    trail = select(history).where(history.c.at < at).order_by(history.c.at, history.c.history_id)
+    pack.table("findings.csv", FINDING_COLUMNS, findings_as_of(conn, at, visible))
+    trail = select(history).where(history.c.at < at, visible.history).order_by(history.c.at, history.c.history_id)
     pack.table("history.csv", HISTORY_COLUMNS, conn.execute(trail.execution_options(yield_per=2000)).mappings())
     return len(steps)
 
 
 def readme(info: Mapping[str, Any]) -> str:
+    reader = info["prepared_for"] or "the register's operator"
     lines = [
         "ADC audit pack",
         "==============",
         "",
         f"As of:        {info['as_of']} (asked for: {info['as_of_requested']})",
         f"Generated:    {info['generated_at']} by {info['generated_by']}",
+        "",
+        f"Prepared for {reader}: it holds {info['holds']}.",
+        "What its reader may not see is left out of every file, history and evidence included, as if it did",
+        "not exist; an item's organisation and marking as they are now decide who may see it",
+        "(docs/organisations.md).",
         "",
         "Everything here is the register as it stood at the cutoff above. A date means the end of that",
         "day in UTC: everything recorded on that date is included. Rows created after the cutoff are left",

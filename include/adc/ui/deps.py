@@ -1,5 +1,5 @@
-"""What every router of the register UI shares: who is asking, the register's engines, the pages'
-templates and links inside the app.
+"""What every router of the register UI shares: who is asking and what they may see, the register's
+engines, the pages' templates and links inside the app.
 
 The routers (adc.ui.routes) and the app factory (adc.ui.app) import this module; it imports
 neither, so a new router needs only this and adc.ui.auth. The login itself is applied once, by
@@ -19,11 +19,13 @@ from jinja2 import PackageLoader
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Engine
 
-from adc.register import KINDS, SEVERITIES, STATUSES
-from adc.register.findings import acknowledge
+from adc.errors import ConfigError
+from adc.organisations import load_organisations
+from adc.register import KINDS, SEVERITIES, STATUSES, findings
 from adc.register.forms import KIND_TITLES
 from adc.reports import sandboxed
 from adc.ui.auth import CSRF_FIELD, Person
+from adc.ui.visible import Visible
 
 MAX_REASON = 2000  # characters of the reason a person gives for acknowledging a finding
 
@@ -43,6 +45,21 @@ def person_of(request: Request) -> Person:
 
 
 PersonDep = Annotated[Person, Depends(person_of)]
+
+
+def visible_to(request: Request) -> Visible:
+    """What the person may see (docs/organisations.md). organisations.yaml is read for each request
+    that reads the register (it is small), so a change to it applies from the next page on; a file
+    that is wrong answers 503 with its one-line error, and shows nothing."""
+    person = person_of(request)
+    try:
+        return Visible.of(load_organisations().viewer(person.user_id), person.user_id)
+    except ConfigError as exc:
+        raise HTTPException(503, f"the register cannot tell what you may see until this is corrected: {exc}"
+                            ) from None
+
+
+VisibleDep = Annotated[Visible, Depends(visible_to)]
 
 
 def reader(request: Request) -> Engine:
@@ -65,9 +82,14 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(body, status_code=status_code)
 
 
-def acknowledge_finding(request: Request, person: Person, finding_id: int, reason: str) -> dict[str, Any]:
-    """The person accepts an open finding with a reason (history: actor the person, cause_kind "ui"),
-    from the page's form or the JSON API alike; the caller has checked ``require_change``."""
+def acknowledge_finding(request: Request, person: Person, visible: Visible, finding_id: int,
+                        reason: str) -> dict[str, Any]:
+    """The person accepts an open finding they may see with a reason (history: actor the person,
+    cause_kind "ui"), from the page's form or the JSON API alike; the caller has checked ``require_change``.
+    A finding they may not see answers 404, as one that does not exist."""
     if not reason.strip():
         raise HTTPException(400, "say why the finding is acknowledged: a reason is required")
-    return acknowledge(request.app.state.writer(), finding_id, reason=reason, by=person.user_id, cause_kind="ui")
+    with reader(request).connect() as conn:
+        findings.get(conn, finding_id, visible=visible.findings)
+    return findings.acknowledge(request.app.state.writer(), finding_id, reason=reason, by=person.user_id,
+                                cause_kind="ui")

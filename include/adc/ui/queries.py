@@ -1,5 +1,9 @@
 """What the register UI reads: SQLAlchemy Core queries on the register, sized for 100,000 assets.
 
+Every read takes the reader's ``Visible`` (adc.ui.visible) and adds its condition for each table it
+reads, in SQL: a list, a count or a chart never holds what the reader may not see, and an item they
+may not see reads as one that does not exist (docs/organisations.md).
+
 Lists page by key (the last id of a page is where the next starts), never by OFFSET, so page 2,000
 costs what page 1 costs. Searches use the register's indexes: an asset id prefix, the owner and the
 marking are index lookups; a location is resolved to its dataset identity (adc.naming) and matched
@@ -22,6 +26,7 @@ from adc.errors import AdcError
 from adc.naming import DatasetId, LocationError, parse_location
 from adc.register import GSCP, KINDS, LIVE, SEVERITIES, STATUSES, history
 from adc.register.findings import counts
+from adc.register.findings import get as get_finding
 from adc.register.tables import (
     asset,
     asset_location,
@@ -37,6 +42,7 @@ from adc.ropa.activities import all_activities
 from adc.ropa.reviews import list_reviews
 from adc.ropa.schedule import review_window_opens
 from adc.ropa.tables import activity_asset, processing_activity, review, review_step
+from adc.ui.visible import Visible
 
 PAGE_SIZE = 50
 # An asset's page lists at most so many of each thing (with the total: "and N more"), so one asset with
@@ -151,10 +157,10 @@ def asset_conditions(flt: AssetFilter, settings: Settings | None = None) -> list
     return conditions
 
 
-def search_assets(conn: Connection, flt: AssetFilter, *, after: str | None = None, limit: int = PAGE_SIZE,
-                  settings: Settings | None = None) -> Page:
+def search_assets(conn: Connection, visible: Visible, flt: AssetFilter, *, after: str | None = None,
+                  limit: int = PAGE_SIZE, settings: Settings | None = None) -> Page:
     """One page of the assets matching ``flt``, by asset id, each with its first locations."""
-    conditions = asset_conditions(flt, settings)
+    conditions = [visible.assets, *asset_conditions(flt, settings)]
     columns = (asset.c.asset_id, asset.c.name, asset.c.owner, asset.c.security_classification,
                asset.c.personal_data, asset.c.special_categories, asset.c.criminal_offence_data, asset.c.status,
                asset.c.last_seen_at)
@@ -210,24 +216,26 @@ def _first(conn: Connection, query, limit: int) -> tuple[list[dict[str, Any]], i
     return [dict(r) for r in conn.execute(query.limit(limit)).mappings()], total
 
 
-def asset_page(conn: Connection, asset_id: str, limit: int = MAX_ROWS) -> AssetPage | None:
-    row = conn.execute(select(asset).where(asset.c.asset_id == asset_id)).mappings().first()
+def asset_page(conn: Connection, visible: Visible, asset_id: str, limit: int = MAX_ROWS) -> AssetPage | None:
+    """The asset's page, or None when there is no such asset or the reader may not see it (the same to them)."""
+    row = conn.execute(select(asset).where(asset.c.asset_id == asset_id, visible.assets)).mappings().first()
     if row is None:
         return None
     al, pa, h = asset_location, processing_activity, history_table
     locations, location_total = _first(conn, select(al.c.uri, al.c.namespace, al.c.name).where(
         al.c.asset_id == asset_id).order_by(al.c.location_id), limit)
     identities = [DatasetId(loc["namespace"], loc["name"]) for loc in locations]
-    datasets, dataset_total = datasets_at(conn, identities)
+    datasets, dataset_total = datasets_at(conn, visible, identities)
     activities, activity_total = _first(conn, select(
         pa.c.activity_id, pa.c.name, pa.c.owner, pa.c.status, pa.c.next_review_due)
         .join(activity_asset, activity_asset.c.activity_id == pa.c.activity_id)
-        .where(activity_asset.c.asset_id == asset_id).order_by(pa.c.activity_id), limit)
-    findings, finding_total = _first(conn, select(finding).where(finding.c.asset_id == asset_id)
+        .where(activity_asset.c.asset_id == asset_id, visible.activities).order_by(pa.c.activity_id), limit)
+    findings, finding_total = _first(conn, select(finding).where(finding.c.asset_id == asset_id, visible.findings)
                                      .order_by(_RANK, finding.c.finding_id), limit)
+    # the asset's own history: visible with the asset
     changes, history_total = _first(conn, select(h).where(h.c.entity_kind == "asset", h.c.entity_id == asset_id)
                                     .order_by(h.c.at.desc(), h.c.history_id.desc()), limit)
-    related, neighbour_total = neighbours(conn, asset_id, identities, datasets, limit)
+    related, neighbour_total = neighbours(conn, visible, asset_id, identities, datasets, limit)
     return AssetPage(
         asset=dict(row), locations=locations, location_total=location_total, datasets=datasets,
         dataset_total=dataset_total, activities=activities, activity_total=activity_total, findings=findings,
@@ -242,14 +250,14 @@ def _covered_by(identity: DatasetId):
                 or_(od.c.name == identity.name, *_under(od.c.name, identity.name)))
 
 
-def datasets_at(conn: Connection, identities: list[DatasetId], limit: int = MAX_DATASETS
+def datasets_at(conn: Connection, visible: Visible, identities: list[DatasetId], limit: int = MAX_DATASETS
                 ) -> tuple[list[dict[str, Any]], int]:
     """The current datasets at or under the identities (first ``limit`` by name, with their schema), and
     how many there are."""
     if not identities:
         return [], 0
     od = observed_dataset
-    where = and_(od.c.valid_to.is_(None), or_(*(_covered_by(i) for i in identities)))
+    where = and_(od.c.valid_to.is_(None), or_(*(_covered_by(i) for i in identities)), visible.datasets)
     total = conn.execute(select(func.count()).select_from(od).where(where)).scalar_one()
     query = (select(od.c.namespace, od.c.name, od.c.service, od.c.kind, od.c.format, od.c.classification,
                     od.c.special_categories, od.c.gone, od.c.last_seen_at, od.c.symlinks, od.c.schema_status,
@@ -266,20 +274,20 @@ def datasets_at(conn: Connection, identities: list[DatasetId], limit: int = MAX_
     return datasets, total
 
 
-def assets_covering(conn: Connection, identities: Iterable[DatasetId]) -> dict[DatasetId, list[str]]:
+def assets_covering(conn: Connection, visible: Visible, identities: Iterable[DatasetId]) -> dict[DatasetId, list[str]]:
     """identity -> the ids of the assets whose locations cover it (index lookups on each name prefix)."""
     found: dict[DatasetId, list[str]] = {}
     al = asset_location
     for identity in set(identities):
-        ids = conn.execute(select(al.c.asset_id).distinct().where(
-            al.c.namespace == identity.namespace, al.c.name.in_(_prefixes(identity.name)))
+        ids = conn.execute(select(al.c.asset_id).distinct().join(asset, asset.c.asset_id == al.c.asset_id).where(
+            al.c.namespace == identity.namespace, al.c.name.in_(_prefixes(identity.name)), visible.assets)
             .order_by(al.c.asset_id)).scalars().all()
         found[identity] = list(ids)
     return found
 
 
-def neighbours(conn: Connection, asset_id: str, identities: list[DatasetId], datasets: list[dict[str, Any]],
-               limit: int = MAX_ROWS) -> tuple[list[dict[str, Any]], int]:
+def neighbours(conn: Connection, visible: Visible, asset_id: str, identities: list[DatasetId],
+               datasets: list[dict[str, Any]], limit: int = MAX_ROWS) -> tuple[list[dict[str, Any]], int]:
     """The asset's first ``limit`` lineage neighbours, each {relation, dataset, assets}, and how many
     there are:
 
@@ -289,12 +297,13 @@ def neighbours(conn: Connection, asset_id: str, identities: list[DatasetId], dat
       table over these files);
     - "shares a location": another asset whose locations cover, or lie under, one of this asset's.
 
-    Which assets cover a neighbour is looked up for the ones listed only.
+    Which assets cover a neighbour is looked up for the ones listed only. ``datasets`` are those the reader
+    may see; the datasets and assets found here are filtered the same way.
     """
     result: list[dict[str, Any]] = []
     targets = [(d["id"], DatasetId(s["namespace"], s["name"])) for d in datasets for s in d["symlinks"] or []]
     total = len(targets)
-    covering = assets_covering(conn, [t for _, t in targets[:limit]])
+    covering = assets_covering(conn, visible, [t for _, t in targets[:limit]])
     for source, target in targets[:limit]:
         result.append({"relation": "also known as", "from": source, "dataset": target, "assets": covering[target]})
     od = observed_dataset
@@ -302,7 +311,7 @@ def neighbours(conn: Connection, asset_id: str, identities: list[DatasetId], dat
         # Glue tables are few next to files: the symlink documents are scanned, the JSON filtered in Python
         query = select(od.c.namespace, od.c.name, od.c.symlinks).where(
             od.c.valid_to.is_(None), od.c.gone.is_(False), od.c.symlinks.is_not(None),
-            cast(od.c.symlinks, String).contains(f'"{namespace}"', autoescape=True))
+            cast(od.c.symlinks, String).contains(f'"{namespace}"', autoescape=True), visible.datasets)
         for symlinked in conn.execute(query):
             source = DatasetId(symlinked.namespace, symlinked.name)
             for link in symlinked.symlinks:
@@ -311,12 +320,13 @@ def neighbours(conn: Connection, asset_id: str, identities: list[DatasetId], dat
                     total += 1
                     if len(result) < limit:
                         result.append({"relation": "catalogued as", "from": target, "dataset": source,
-                                       "assets": assets_covering(conn, [source])[source]})
+                                       "assets": assets_covering(conn, visible, [source])[source]})
     al = asset_location
     for identity in identities:
-        rows, found = _first(conn, select(al.c.asset_id, al.c.uri, al.c.namespace, al.c.name).where(
+        rows, found = _first(conn, select(al.c.asset_id, al.c.uri, al.c.namespace, al.c.name)
+                             .join(asset, asset.c.asset_id == al.c.asset_id).where(
             al.c.namespace == identity.namespace, al.c.asset_id != asset_id,
-            or_(al.c.name.in_(_prefixes(identity.name)), *_under(al.c.name, identity.name)))
+            or_(al.c.name.in_(_prefixes(identity.name)), *_under(al.c.name, identity.name)), visible.assets)
             .order_by(al.c.asset_id), limit - len(result))
         total += found
         for row in rows:
@@ -353,10 +363,10 @@ class FindingFilter:
 _RANK = case({s: i for i, s in enumerate(SEVERITIES)}, value=finding.c.severity, else_=len(SEVERITIES))
 
 
-def search_findings(conn: Connection, flt: FindingFilter, *, after: str | None = None,
+def search_findings(conn: Connection, visible: Visible, flt: FindingFilter, *, after: str | None = None,
                     limit: int = PAGE_SIZE) -> Page:
     """One page of findings, most severe first then oldest; ``after`` is "<severity rank>:<finding id>"."""
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [visible.findings]
     if flt.status:
         conditions.append(finding.c.status.in_(LIVE if flt.status == "live" else (flt.status,)))
     if flt.kind:
@@ -382,18 +392,22 @@ def search_findings(conn: Connection, flt: FindingFilter, *, after: str | None =
     return Page(rows, f"{rows[-1]['rank']}:{rows[-1]['finding_id']}" if more else None, total)
 
 
-def finding_history(conn: Connection, finding_id: int) -> list[dict[str, Any]]:
-    return list(reversed(history.of(conn, "finding", str(finding_id))))
+def finding_page(conn: Connection, visible: Visible, finding_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A finding and its history, oldest change first; FindingNotFound (404) when there is none or the
+    reader may not see it (the same to them)."""
+    row = get_finding(conn, finding_id, visible=visible.findings)
+    return row, list(reversed(history.of(conn, "finding", str(finding_id))))
 
 
 # --------------------------------------------------------------------------- the dashboard
 
 
-def asset_summary(conn: Connection) -> dict[str, Any]:
+def asset_summary(conn: Connection, visible: Visible) -> dict[str, Any]:
     """Assets by status, by marking, and by the personal data they declare."""
     special = asset.c.special_categories.is_not(None)
     query = (select(asset.c.status, asset.c.security_classification, asset.c.personal_data, special.label("special"),
                     asset.c.criminal_offence_data, func.count().label("n"))
+             .where(visible.assets)
              .group_by(asset.c.status, asset.c.security_classification, asset.c.personal_data, special,
                        asset.c.criminal_offence_data))
     by_status: dict[str, int] = dict.fromkeys(ASSET_STATUSES, 0)
@@ -416,26 +430,29 @@ def asset_summary(conn: Connection) -> dict[str, Any]:
     return {"total": total, "by_status": by_status, "by_marking": by_marking, "personal": personal}
 
 
-def finding_summary(conn: Connection) -> dict[str, Any]:
+def finding_summary(conn: Connection, visible: Visible) -> dict[str, Any]:
     """Open findings by kind and severity, and how many findings are in each status."""
     by_status: dict[str, int] = dict(
-        conn.execute(select(finding.c.status, func.count()).group_by(finding.c.status)).all())
-    return {"open": counts(conn, ("open",)), "by_status": by_status}
+        conn.execute(select(finding.c.status, func.count()).where(visible.findings).group_by(finding.c.status)).all())
+    return {"open": counts(conn, ("open",), visible=visible.findings), "by_status": by_status}
 
 
-def review_summary(conn: Connection, today: date) -> dict[str, Any]:
+def review_summary(conn: Connection, visible: Visible, today: date) -> dict[str, Any]:
     """Activities whose review is overdue or due (its window open), reviews under way, reviews completed."""
     pa = processing_activity
     activities = [dict(r) for r in conn.execute(
         select(pa.c.activity_id, pa.c.name, pa.c.owner, pa.c.next_review_due, pa.c.response_time, pa.c.status)
-        .where(pa.c.status != "retired").order_by(pa.c.next_review_due, pa.c.activity_id)).mappings()]
+        .where(pa.c.status != "retired", visible.activities)
+        .order_by(pa.c.next_review_due, pa.c.activity_id)).mappings()]
     overdue = [a for a in activities if a["next_review_due"] < today]
     due = [a for a in activities if a["next_review_due"] >= today and review_window_opens(a) <= today]
     under_way: dict[str, int] = dict(conn.execute(
-        select(review.c.status, func.count()).where(review.c.status != "completed").group_by(review.c.status)).all())
+        select(review.c.status, func.count()).where(review.c.status != "completed", visible.reviews)
+        .group_by(review.c.status)).all())
     year_ago = datetime.combine(today - timedelta(days=365), time.min, tzinfo=UTC)
     completed: dict[str, int] = dict(conn.execute(
-        select(review.c.outcome, func.count()).where(review.c.status == "completed", review.c.closed_at >= year_ago)
+        select(review.c.outcome, func.count())
+        .where(review.c.status == "completed", review.c.closed_at >= year_ago, visible.reviews)
         .group_by(review.c.outcome)).all())
     return {"activities": len(activities), "overdue": overdue, "due": due, "under_way": under_way,
             "completed": completed, "completed_total": sum(completed.values())}
@@ -462,7 +479,7 @@ class CoveragePoint:
         return self.registered / self.datasets if self.datasets else None
 
 
-def coverage_history(conn: Connection, limit: int = 30) -> list[CoveragePoint]:
+def coverage_history(conn: Connection, visible: Visible, limit: int = 30) -> list[CoveragePoint]:
     """The register's coverage of the estate over the last ``limit`` reconciled harvests, oldest first.
 
     The estate's size at each point is counted from the dataset versions (a version is current from
@@ -478,29 +495,57 @@ def coverage_history(conn: Connection, limit: int = 30) -> list[CoveragePoint]:
         return []
     runs = sorted(runs, key=lambda r: r.finished_at)
     od = observed_dataset
-    began: dict[datetime, int] = dict(conn.execute(select(od.c.first_seen_at, func.count()).where(od.c.gone.is_(False))
-                              .group_by(od.c.first_seen_at)).all())
-    ended: dict[datetime, int] = dict(conn.execute(select(od.c.valid_to, func.count()).where(od.c.gone.is_(False),
-                                                                        od.c.valid_to.is_not(None))
-                              .group_by(od.c.valid_to)).all())
+    began: dict[datetime, int] = dict(conn.execute(select(od.c.first_seen_at, func.count())
+                                                   .where(od.c.gone.is_(False), visible.datasets)
+                                                   .group_by(od.c.first_seen_at)).all())
+    ended: dict[datetime, int] = dict(conn.execute(select(od.c.valid_to, func.count())
+                                                   .where(od.c.gone.is_(False), od.c.valid_to.is_not(None),
+                                                          visible.datasets)
+                                                   .group_by(od.c.valid_to)).all())
     scopes: dict[str, dict[str, int]] = {}
     for run_id, status, n in conn.execute(
             select(harvest_scope.c.run_id, harvest_scope.c.status, func.count())
-            .where(harvest_scope.c.run_id.in_([r.harvest_run_id for r in runs]))
+            .where(harvest_scope.c.run_id.in_([r.harvest_run_id for r in runs]), visible.scopes)
             .group_by(harvest_scope.c.run_id, harvest_scope.c.status)):
         scopes.setdefault(run_id, {})[status] = n
+    live = _live_at(conn, visible, runs)
     points = []
     for run in runs:
         at = run.finished_at
         current = sum(n for t, n in began.items() if t <= at) - sum(n for t, n in ended.items() if t <= at)
-        live = (run.counts or {}).get("findings", {})
         points.append(CoveragePoint(
             at=at, harvest_run_id=run.harvest_run_id, datasets=current,
-            unregistered=sum(live.get("unregistered_dataset", {}).values()),
-            missing_assets=sum(live.get("missing_asset", {}).values()),
+            unregistered=live[run.harvest_run_id]["unregistered_dataset"],
+            missing_assets=live[run.harvest_run_id]["missing_asset"],
             scopes_complete=scopes.get(run.harvest_run_id, {}).get("complete", 0),
             scopes_failed=scopes.get(run.harvest_run_id, {}).get("failed", 0)))
     return points
+
+
+_COVERAGE_KINDS = ("unregistered_dataset", "missing_asset")
+
+
+def _live_at(conn: Connection, visible: Visible, runs: list[Any]) -> dict[str, dict[str, int]]:
+    """harvest run id -> {kind: n}: the unregistered datasets and missing assets its reconciliation left
+    open or acknowledged.
+
+    Each reconciliation recorded these totals over everything, so only a reader who sees everything
+    is shown them. For anyone else they are counted again from the findings the reader may see: those
+    the harvest saw (first seen at or before it, last seen at or after it: a live finding's last_seen
+    moves with each reconciled harvest), less those dismissed since.
+    """
+    if visible.viewer.sees_everything:
+        recorded = {run.harvest_run_id: (run.counts or {}).get("findings", {}) for run in runs}
+        return {run_id: {kind: sum(live.get(kind, {}).values()) for kind in _COVERAGE_KINDS}
+                for run_id, live in recorded.items()}
+    f = finding
+    seen = conn.execute(select(f.c.kind, f.c.first_seen_at, f.c.last_seen_at).where(
+        f.c.kind.in_(_COVERAGE_KINDS), f.c.status != "dismissed", visible.findings,
+        f.c.first_seen_at <= runs[-1].finished_at, f.c.last_seen_at >= runs[0].finished_at)).all()
+    return {run.harvest_run_id: {kind: sum(1 for s in seen if s.kind == kind
+                                           and s.first_seen_at <= run.finished_at <= s.last_seen_at)
+                                 for kind in _COVERAGE_KINDS}
+            for run in runs}
 
 
 def latest_reconciliation(conn: Connection) -> dict[str, Any] | None:
@@ -512,13 +557,13 @@ def latest_reconciliation(conn: Connection) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- processing activities
 
 
-def activities(conn: Connection, today: date) -> list[dict[str, Any]]:
+def activities(conn: Connection, visible: Visible, today: date) -> list[dict[str, Any]]:
     """Every processing activity with its review state: overdue, due, the review under way, the last one."""
     latest: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(select(review).order_by(review.c.opened_at)).mappings():
+    for row in conn.execute(select(review).where(visible.reviews).order_by(review.c.opened_at)).mappings():
         latest[row["activity_id"]] = dict(row)
     result = []
-    for activity in all_activities(conn):
+    for activity in all_activities(conn, visible=visible.activities):
         last = latest.get(activity["activity_id"])
         live = activity["status"] != "retired"
         result.append({
@@ -530,26 +575,32 @@ def activities(conn: Connection, today: date) -> list[dict[str, Any]]:
     return result
 
 
-def activity_page(conn: Connection, activity_id: str) -> dict[str, Any] | None:
-    """One activity: its record, linked assets (registered or not), reviews with their steps, history."""
-    activity = ropa_activities.get(conn, activity_id)
+def activity_page(conn: Connection, visible: Visible, activity_id: str) -> dict[str, Any] | None:
+    """One activity: its record, linked assets (registered or not), reviews with their steps, history.
+    None when there is no such activity or the reader may not see it (the same to them)."""
+    pa = processing_activity
+    seen = conn.execute(select(pa.c.activity_id).where(pa.c.activity_id == activity_id, visible.activities)).first()
+    activity = ropa_activities.get(conn, activity_id) if seen else None
     if activity is None:
         return None
+    # a linked asset the reader may not see reads as one the register does not hold: the link is the
+    # activity's record, the asset is not theirs to see
     linked = {row["asset_id"]: dict(row) for row in conn.execute(
         select(asset.c.asset_id, asset.c.name, asset.c.status, asset.c.owner, asset.c.personal_data,
                asset.c.special_categories, asset.c.criminal_offence_data)
-        .where(asset.c.asset_id.in_(activity["linked_assets"]))).mappings()}
+        .where(asset.c.asset_id.in_(activity["linked_assets"]), visible.assets)).mappings()}
     return {
         "activity": activity,
         "assets": [linked.get(a, {"asset_id": a, "registered": False}) for a in activity["linked_assets"]],
-        "reviews": list_reviews(conn, activity_id=activity_id),
+        "reviews": list_reviews(conn, activity_id=activity_id, visible=visible.reviews),
         "history": list(reversed(history.of(conn, "activity", activity_id))),
     }
 
 
-def review_step_pack(conn: Connection, step_id: str) -> dict[str, Any] | None:
-    """One question's evidence: the pack the reviewer was shown, with the hash recorded when it was shown."""
+def review_step_pack(conn: Connection, visible: Visible, step_id: str) -> dict[str, Any] | None:
+    """One question's evidence: the pack the reviewer was shown, with the hash recorded when it was shown.
+    None when there is no such question or the reader may not see it (the same to them)."""
     row = conn.execute(
         select(review_step, review.c.activity_id).join(review, review.c.review_id == review_step.c.review_id)
-        .where(review_step.c.step_id == step_id)).mappings().first()
+        .where(review_step.c.step_id == step_id, visible.review_steps)).mappings().first()
     return dict(row) if row else None

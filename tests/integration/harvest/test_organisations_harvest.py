@@ -10,18 +10,14 @@ import textwrap
 from adc.demo.files import encode
 from tests.integration.harvest.test_harvest_cli import adc
 from tests.support.harvest import aws, bucket
+from tests.support.organisations import organisations_yaml
 
-ORGANISATIONS = textwrap.dedent("""\
-    organisations:
-      - {id: dept, name: Department for Civic Registration}
-      - {id: cra, name: Civic Registration Agency, parent: dept}
-      - {id: psu, name: Protective Security Unit, parent: dept, sealed: true}
-    people:
-      - {user: victor, organisations: [dept], clearance: OFFICIAL-SENSITIVE}
-      - {user: dana, organisations: [dept], clearance: SECRET, data_protection: true}
-      - {user: rita, organisations: [cra]}
-      - {user: sam, organisations: [psu], clearance: TOP SECRET}
-""")
+ORGANISATIONS = organisations_yaml(
+    "{user: victor, organisations: [dept], clearance: OFFICIAL-SENSITIVE}",
+    "{user: dana, organisations: [dept], clearance: SECRET, data_protection: true}",
+    "{user: rita, organisations: [cra]}",
+    "{user: sam, organisations: [psu], clearance: TOP SECRET}",
+)
 SOURCES = textwrap.dedent("""\
     sources:
       - {name: dept, region: eu-west-2, services: [s3], include: ["dept-*"], organisation: dept}
@@ -90,3 +86,35 @@ def test_a_source_of_an_unknown_organisation_is_refused_before_the_run_opens(tmp
                                    "(have: dept, cra, psu)")
     with sqlite3.connect(tmp_path / "register.db") as db:
         assert db.execute("SELECT count(*) FROM harvest_run").fetchone() == (0,)
+
+
+def _events(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_lineage_goes_where_each_organisation_says_and_a_sealed_units_stays_inside_it(tmp_path, moto):
+    """The default transport never names a sealed unit's dataset; its own transport gets them; a sealed
+    unit without a transport of its own sends nothing anywhere."""
+    env = setup(tmp_path, moto, sources=SOURCES + "  - {name: vault, region: eu-west-2, services: [s3], "
+                                                  "include: [\"vault-*\"], organisation: vault}\n")
+    bucket(moto, "vault-keys", {"data/part.csv": encode(ROWS, "csv")})
+    (tmp_path / "psu-lineage.yml").write_text(
+        f"transport: {{type: file, log_file_path: {tmp_path / 'psu.jsonl'}, append: true}}\n")
+    (tmp_path / "organisations.yaml").write_text(
+        ORGANISATIONS.replace("sealed: true}", "sealed: true, openlineage: psu-lineage.yml}")
+        .replace("people:", "  - {id: vault, name: Key Vault Unit, parent: dept, sealed: true}\npeople:"))
+    default = tmp_path / "default.jsonl"
+    env |= {"OPENLINEAGE__TRANSPORT__TYPE": "file", "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": str(default),
+            "OPENLINEAGE__TRANSPORT__APPEND": "true"}
+
+    done = adc("harvest", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["lineage"]["withheld"] == 1  # vault-keys: no transport of its own
+
+    everything_default = default.read_text()
+    assert "psu-watch" not in everything_default and "vault-keys" not in everything_default
+    datasets = {e["dataset"]["namespace"] for e in _events(default) if "dataset" in e}
+    assert datasets == {"s3://dept-stats", "s3://dept-cases", "s3://dept-odd"}
+    run_inputs = {d["namespace"] for e in _events(default) if "run" in e for d in e.get("inputs", [])}
+    assert run_inputs == datasets  # the CLI run's own events name only what the default may see
+    assert {e["dataset"]["namespace"] for e in _events(tmp_path / "psu.jsonl")} == {"s3://psu-watch"}

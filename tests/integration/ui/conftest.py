@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.ui import DemoRegister, build
+from tests.support.ui import DemoRegister, build, module_register_url
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -15,12 +15,7 @@ def demo_register(request, tmp_path_factory, postgres_databases, dcr_estate) -> 
     """The demo register after a harvest, a reconciliation and a review answer (built once per module)."""
     from adc.register.db import make_engine, migrate
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('ui') / 'register.db'}"
-    elif postgres_databases is None:
-        pytest.skip("no PostgreSQL reachable (ADC_TEST_POSTGRES_URL, see tests/conftest.py)")
-    else:
-        url = postgres_databases.create()
+    url = module_register_url(request.param, tmp_path_factory.mktemp("ui"), postgres_databases)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ADC_REGISTER_URL", url)
         patch.setenv("AWS_ENDPOINT_URL", dcr_estate.url)

@@ -23,13 +23,14 @@ from adc.ropa.forms import CONFIRM
 from adc.ropa.outcomes import Answer, record
 from adc.ropa.reviews import issue
 from adc.ui import audit
+from adc.ui.visible import EVERYTHING
 from tests.support.register_staging import bucket_scope, demo_register, demo_units, harvest, s3
 from tests.support.register_staging import register as register_assets
 
 
 def _pack(engine, at: datetime) -> dict[str, bytes]:
     out = io.BytesIO()
-    audit.build(engine, out, at=at, generated_by="auditor")
+    audit.build(engine, out, at=at, generated_by="auditor", visible=EVERYTHING)
     assert audit.verify(out.getvalue()) == []
     with zipfile.ZipFile(out) as archive:
         return {name: archive.read(name) for name in archive.namelist()}

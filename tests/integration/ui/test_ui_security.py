@@ -19,6 +19,7 @@ from adc.register import history
 from adc.register.tables import finding
 from adc.ui import audit, queries
 from adc.ui.auth import CSRF_HEADER
+from adc.ui.visible import EVERYTHING
 from tests.support.ui import SECRET, identify
 
 ANSWER_WAIT = 15  # seconds a test waits for a request running in another thread
@@ -174,9 +175,9 @@ def test_the_reconciliation_report_asks_the_database_only_for_what_the_latest_ru
 
 def test_each_list_on_an_asset_page_is_bounded_with_its_total(demo_register):
     with demo_register.engine.connect() as conn:
-        full = queries.asset_page(conn, "IA-0006")
-        page = queries.asset_page(conn, "IA-0006", limit=1)
-        linked = queries.asset_page(conn, "IA-0008", limit=1)
+        full = queries.asset_page(conn, EVERYTHING, "IA-0006")
+        page = queries.asset_page(conn, EVERYTHING, "IA-0006", limit=1)
+        linked = queries.asset_page(conn, EVERYTHING, "IA-0008", limit=1)
     assert full.finding_total == len(full.findings) >= 2
     assert len(page.findings) == 1 and page.finding_total == full.finding_total
     assert page.findings[0]["finding_id"] == full.findings[0]["finding_id"]  # the most severe first

@@ -9,6 +9,7 @@ import pytest
 from adc.config import Settings
 from adc.errors import ImportFileError
 from adc.naming import DatasetId
+from adc.organisations import Organisation, Organisations, OrganisationsFile
 from adc.register import assets
 
 SETTINGS = Settings.from_env()  # tests/conftest.py sets the default region and account
@@ -58,6 +59,22 @@ def test_each_bad_cell_is_named(cells, problem):
     record, problems = assets.validate({**base, **cells}, SETTINGS)
     assert record is None
     assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_the_organisation_is_one_organisations_yaml_declares_or_empty_for_the_department():
+    tree = Organisations(OrganisationsFile(organisations=[Organisation(id="dept", name="Department"),
+                                                          Organisation(id="cra", name="Agency", parent="dept")]))
+    base = {"asset_id": "IA-1", "name": "n", "owner": "o", "classification": "OFFICIAL", "personal_data": "no"}
+
+    def read(organisation: str, organisations: Organisations = tree):
+        record, problems = assets.validate({**base, "organisation": organisation}, SETTINGS, organisations)
+        return record.values["organisation"] if record else problems
+
+    assert (read(" cra "), read("")) == ("cra", None)
+    assert read("nowhere") == ["organisation: unknown organisation 'nowhere' (have: dept, cra)"]
+    assert read("cra", Organisations.single()) == [
+        "organisation: unknown organisation 'cra' (have: none: there is no organisations.yaml)"]
+    assert read("o" * 41) == ["organisation: longer than 40 characters"]
 
 
 def test_short_locations_need_a_default_account(monkeypatch):

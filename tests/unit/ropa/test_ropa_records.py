@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from adc.ropa import exports
-from adc.ropa.activities import EDITABLE, add_months, describe_errors, parse_response_time, validate
+from adc.ropa.activities import EDITABLE, ActivityRecord, add_months, describe_errors, parse_response_time, validate
 from adc.ropa.tables import ICO_COLUMNS, ICO_HEADINGS, ICO_TEMPLATE, processing_activity
 
 GOVERNANCE_HEADINGS = [
@@ -119,5 +119,13 @@ def test_invalid_values_are_named(field, value, words):
 
 
 def test_what_a_review_may_change_excludes_the_workflow_fields():
-    assert {"status", "last_reviewed", "next_review_due", "approved_by", "activity_id"}.isdisjoint(EDITABLE)
+    # the organisation decides who sees the activity: only the RoPA file sets it
+    assert {"status", "last_reviewed", "next_review_due", "approved_by", "activity_id",
+            "organisation"}.isdisjoint(EDITABLE)
     assert set(ICO_COLUMNS) <= set(EDITABLE)
+
+
+def test_the_record_has_a_field_for_every_column_of_the_table():
+    # a review revalidates the stored activity as a whole record: a column the record lacks refuses every answer
+    assert {c.name for c in processing_activity.c} - {"created_at", "updated_at"} <= set(ActivityRecord.model_fields)
+    assert exports.HEADING_OF_FIELD["organisation"] == "Organisation"

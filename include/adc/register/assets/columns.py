@@ -39,6 +39,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("owner", "text", "Information Asset Owner (IAO): an Airflow user id or a name.", True, 200),
     Column("custodian", "text", "Information Asset Manager who looks after it day to day.", False, 200),
     Column("business_unit", "text", "Business unit that holds the asset.", False, 200),
+    Column("organisation", "text", "The organisation in organisations.yaml whose asset it is (its id, e.g. cra); "
+           "empty: the department.", False, 40),
     Column("classification", "marking", "GSCP marking: " + ", ".join(GSCP) + ".", True, db="security_classification"),
     Column("personal_data", "bool", "Holds personal data: yes or no.", True),
     Column("special_categories", "categories", "UK GDPR Art 9 categories held, separated by ',': "

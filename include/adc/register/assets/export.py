@@ -1,5 +1,6 @@
 """Exporting the register: CSV and XLSX in the import file's columns (so export -> import round-trips),
-and JSON."""
+and JSON. An export holds the assets its ``visible`` condition keeps (adc.visibility.assets for a
+person's view; by default everything)."""
 
 from __future__ import annotations
 
@@ -11,23 +12,21 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from openpyxl import Workbook
-from sqlalchemy import Connection, Engine
+from sqlalchemy import ColumnElement, Engine
 
 from adc import tabular
 from adc.errors import AdcError
 from adc.register.assets.columns import COLUMNS, LOCATION_SEPARATOR, Column
 from adc.register.assets.store import all_assets
+from adc.register.store import EVERYTHING
+
+Records = list[dict[str, Any]]  # assets as ``all_assets`` gives them
 
 
 def _cell(col: Column, value: Any, record: Mapping[str, Any]) -> str:
     if col.kind == "locations":
         return f"{LOCATION_SEPARATOR} ".join(record["locations"])
     return tabular.cell_text(value)
-
-
-def export_rows(conn: Connection) -> list[list[str]]:
-    """The register as rows of cells (header first), in the import file's columns."""
-    return rows_of(all_assets(conn))
 
 
 def rows_of(records: Iterable[Mapping[str, Any]]) -> list[list[str]]:
@@ -39,17 +38,17 @@ def rows_of(records: Iterable[Mapping[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def write_csv(conn: Connection, out: TextIO) -> int:
-    return write_csv_rows(export_rows(conn), out)
+def write_csv(records: Records, out: TextIO) -> int:
+    return write_csv_rows(rows_of(records), out)
 
 
 def write_csv_rows(rows: list[list[str]], out: TextIO) -> int:
-    """Rows from ``export_rows``/``rows_of`` as the register's CSV; returns the number of assets."""
+    """Rows from ``rows_of`` as the register's CSV; returns the number of assets."""
     return tabular.write_csv(out, rows[0], rows[1:])
 
 
-def write_xlsx(conn: Connection, out: BinaryIO | str | Path) -> int:
-    rows = export_rows(conn)
+def write_xlsx(records: Records, out: BinaryIO | str | Path) -> int:
+    rows = rows_of(records)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Register"
@@ -59,26 +58,27 @@ def write_xlsx(conn: Connection, out: BinaryIO | str | Path) -> int:
     return written
 
 
-def write_json(conn: Connection, out: TextIO) -> int:
-    records = all_assets(conn)
+def write_json(records: Records, out: TextIO) -> int:
     json.dump([{k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in r.items()}
                for r in records], out, indent=2)
     out.write("\n")
     return len(records)
 
 
-EXPORTERS: dict[str, Callable[[Connection, Any], int]] = {"csv": write_csv, "xlsx": write_xlsx, "json": write_json}
+EXPORTERS: dict[str, Callable[[Records, Any], int]] = {"csv": write_csv, "xlsx": write_xlsx, "json": write_json}
 
 
-def export(engine: Engine, fmt: str, out: TextIO | BinaryIO | str | Path) -> int:
-    """Write the register in ``fmt`` (csv, xlsx, json) to ``out``; returns the number of assets."""
+def export(engine: Engine, fmt: str, out: TextIO | BinaryIO | str | Path, *,
+           visible: ColumnElement[bool] = EVERYTHING) -> int:
+    """Write the assets ``visible`` keeps in ``fmt`` (csv, xlsx, json) to ``out``; returns their number."""
     if fmt not in EXPORTERS:
         raise AdcError(f"unknown export format {fmt!r} (use {', '.join(EXPORTERS)})")
     with engine.connect() as conn:
-        return EXPORTERS[fmt](conn, out)
+        records = all_assets(conn, visible=visible)
+    return EXPORTERS[fmt](records, out)
 
 
-def export_text(engine: Engine, fmt: str = "csv") -> str:
+def export_text(engine: Engine, fmt: str = "csv", *, visible: ColumnElement[bool] = EVERYTHING) -> str:
     buffer = io.StringIO()
-    export(engine, fmt, buffer)
+    export(engine, fmt, buffer, visible=visible)
     return buffer.getvalue()

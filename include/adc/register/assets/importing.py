@@ -2,7 +2,8 @@
 
 ``AssetRow`` is the one definition of a valid row: a field per column of ``COLUMNS``, each read by its
 column's parser (the same parsers triage uses for a person's answer). Its problems read as
-"column: what is wrong"; the file's problems add the row ("row 4, column owner: required").
+"column: what is wrong"; the file's problems add the row ("row 4, column owner: required"). The
+``organisation`` column must name an organisation of organisations.yaml (adc.organisations).
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from pydantic import (
 from sqlalchemy import Engine
 
 from adc.config import Settings
-from adc.errors import ImportFileError
+from adc.errors import ConfigError, ImportFileError
 from adc.model import SPECIAL_CATEGORIES, parse_marking
 from adc.naming import DatasetId, LocationError, parse_location
+from adc.organisations import Organisations, load_organisations
 from adc.register import DISPOSAL_ACTIONS, history
 from adc.register.assets.columns import COLUMNS, STATUSES, AssetRecord, Column
 from adc.register.assets.store import by_id, change, create
@@ -236,14 +238,27 @@ def _problems(exc: ValidationError) -> list[str]:
     return [f"{error['loc'][0]}: {error['msg'].removeprefix('Value error, ')}" for error in exc.errors()]
 
 
-def validate(cells: Mapping[str, Any], settings: Settings | None = None) -> tuple[AssetRecord | None, list[str]]:
+def _unknown_organisation(organisation: str | None, organisations: Organisations | None) -> list[str]:
+    """The organisation cell's problem, if it names no organisation (organisations: default organisations.yaml)."""
+    if organisation is None:
+        return []  # the department
+    try:
+        (organisations or load_organisations()).check(organisation, "organisation")
+    except ConfigError as exc:
+        return [str(exc)]
+    return []
+
+
+def validate(cells: Mapping[str, Any], settings: Settings | None = None,
+             organisations: Organisations | None = None) -> tuple[AssetRecord | None, list[str]]:
     """Validate one asset's cells (file columns -> raw values). Returns (record, []) or (None, problems),
-    each problem as "column: what is wrong"."""
+    each problem as "column: what is wrong". ``organisations``: the tree the organisation column names
+    (default: organisations.yaml)."""
     try:
         row = AssetRow.model_validate(cells, context={"settings": settings})
     except ValidationError as exc:
         return None, _problems(exc)
-    problems = row.contradictions()
+    problems = row.contradictions() + _unknown_organisation(dict(row)["organisation"], organisations)
     return (None, problems) if problems else (row.record(), [])
 
 
@@ -312,11 +327,12 @@ def _xlsx_rows(file: Path) -> Iterator[list[Any]]:
 def parse_file(path: str | Path, settings: Settings | None = None) -> list[AssetRecord]:
     """Read and validate a whole register file; ImportFileError lists every problem by row and column."""
     settings = settings or Settings.from_env()
+    organisations = load_organisations()  # once for the file, not per row
     records: list[AssetRecord] = []
     problems: list[str] = []
     first_row: dict[str, int] = {}
     for number, cells in read_rows(path):
-        record, row_problems = validate(cells, settings)
+        record, row_problems = validate(cells, settings, organisations)
         problems += [f"row {number}, column {p}" for p in row_problems]
         if record is None:
             continue

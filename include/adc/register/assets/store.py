@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from adc.errors import AdcError
 from adc.naming import DatasetId
 from adc.register import history
 from adc.register.assets.columns import VALUE_COLUMNS, AssetRecord
-from adc.register.store import now
+from adc.register.store import EVERYTHING, now
 from adc.register.tables import asset, asset_location
 
 
@@ -34,10 +34,11 @@ def get(conn: Connection, asset_id: str) -> dict[str, Any] | None:
     return {**row, "locations": _locations_by_asset(conn, [asset_id]).get(asset_id, [])}
 
 
-def all_assets(conn: Connection) -> list[dict[str, Any]]:
-    """Every asset, ordered by id, each with its ``locations`` (URIs as written)."""
+def all_assets(conn: Connection, *, visible: ColumnElement[bool] = EVERYTHING) -> list[dict[str, Any]]:
+    """Every asset ``visible`` keeps, ordered by id, each with its ``locations`` (URIs as written).
+    ``visible`` comes from adc.visibility.assets: a reader's view; by default everything (ADC's own)."""
     locations = _locations_by_asset(conn)
-    rows = conn.execute(select(asset).order_by(asset.c.asset_id)).mappings()
+    rows = conn.execute(select(asset).where(visible).order_by(asset.c.asset_id)).mappings()
     return [{**row, "locations": locations.get(row["asset_id"], [])} for row in rows]
 
 

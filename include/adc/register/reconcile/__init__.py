@@ -38,6 +38,7 @@ from sqlalchemy.exc import OperationalError
 
 from adc.errors import AdcError, RegisterBusyError
 from adc.register.db import exclusive
+from adc.register.questions import link_body, only_a_link
 from adc.register.reconcile import scratch
 from adc.register.reconcile.candidates import CandidateBuilders
 from adc.register.reconcile.merge import MergeSteps
@@ -102,7 +103,11 @@ def reconcile(engine: Engine, *, policy: Policy | None = None, decision: Absence
 
 
 def absence_question(result: ResultDict) -> str:
-    """The Markdown body of the approval a withheld mass absence asks for (from Result.to_dict())."""
+    """The Markdown body of the approval a withheld mass absence asks for (from Result.to_dict()). Where
+    organisations are declared it names no source: only a link (register.questions.only_a_link)."""
+    if only_a_link():
+        return link_body("Reconciliation withheld a mass absence: each source's open absence_withheld finding",
+                         "/adc/findings?kind=absence_withheld")
     lines = [f"Reconciliation of harvest run `{result['harvest_run_id']}` found more of a source's assets absent "
              "than its `missing_threshold` allows. Nothing has been marked missing yet.", ""]
     for source, info in result["absence"].items():

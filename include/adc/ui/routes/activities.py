@@ -9,31 +9,31 @@ from fastapi.responses import HTMLResponse
 from adc.ropa.packs import sha256
 from adc.ropa.tables import ICO_TEMPLATE
 from adc.ui import queries
-from adc.ui.deps import reader, render
+from adc.ui.deps import VisibleDep, reader, render
 
 router = APIRouter()
 
 
 @router.get("/activities", response_class=HTMLResponse)
-def activities_page(request: Request):
+def activities_page(request: Request, visible: VisibleDep):
     with reader(request).connect() as conn:
-        rows = queries.activities(conn, request.app.state.today())
+        rows = queries.activities(conn, visible, request.app.state.today())
     return render(request, "activities.html", activities=rows)
 
 
 @router.get("/activities/{activity_id}", response_class=HTMLResponse)
-def activity_page(request: Request, activity_id: str):
+def activity_page(request: Request, visible: VisibleDep, activity_id: str):
     with reader(request).connect() as conn:
-        page = queries.activity_page(conn, activity_id)
+        page = queries.activity_page(conn, visible, activity_id)
     if page is None:
         raise HTTPException(404, f"no processing activity {activity_id}")
     return render(request, "activity.html", page=page, ico=ICO_TEMPLATE)
 
 
 @router.get("/evidence/{step_id:path}", response_class=HTMLResponse)
-def evidence_page(request: Request, step_id: str):
+def evidence_page(request: Request, visible: VisibleDep, step_id: str):
     with reader(request).connect() as conn:
-        step = queries.review_step_pack(conn, step_id)
+        step = queries.review_step_pack(conn, visible, step_id)
     if step is None:
         raise HTTPException(404, f"no review question {step_id}")
     return render(request, "evidence.html", step=step, intact=sha256(step["pack"]) == step["pack_sha256"])

@@ -11,19 +11,19 @@ from fastapi.responses import HTMLResponse, Response
 from adc.register import SEVERITIES
 from adc.register.forms import KIND_TITLES
 from adc.ui import charts, queries
-from adc.ui.deps import reader, render, url
+from adc.ui.deps import VisibleDep, reader, render, url
 
 router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request):
+def dashboard(request: Request, visible: VisibleDep):
     today = request.app.state.today()
     with reader(request).connect() as conn:
-        summary = queries.asset_summary(conn)
-        findings = queries.finding_summary(conn)
-        reviews = queries.review_summary(conn, today)
-        coverage = queries.coverage_history(conn)
+        summary = queries.asset_summary(conn, visible)
+        findings = queries.finding_summary(conn, visible)
+        reviews = queries.review_summary(conn, visible, today)
+        coverage = queries.coverage_history(conn, visible)
         latest = queries.latest_reconciliation(conn)
     open_by_kind = sorted(findings["open"].items(),
                           key=lambda item: [-item[1].get(s, 0) for s in SEVERITIES] + [item[0]])
