@@ -157,6 +157,17 @@ class Organisations:
             have = ", ".join(self.by_id) or "none: there is no organisations.yaml"
             raise ConfigError(f"{where}: unknown organisation {org_id!r} (have: {have})")
 
+    def shared(self, sources: SourcesFile, requested: list[str] | None = None) -> SourcesFile:
+        """The sources a DAG every organisation reads may harvest: none of a sealed organisation's.
+        Its bucket and table names would show in that DAG's labels, XCom and logs, so a sealed unit
+        harvests where only its people read the output (``adc harvest --source``, its own deployment)."""
+        sealed = [s.name for s in sources.sources if self.sealed(s.organisation)]
+        for name in requested or ():
+            if name in sealed:
+                raise ConfigError(f"source {name!r} belongs to a sealed organisation: harvest it where only its "
+                                  f"people read the output (adc harvest --source {name}), never in a shared DAG")
+        return sources.model_copy(update={"sources": [s for s in sources.sources if s.name not in sealed]})
+
     def check_sources(self, sources: SourcesFile) -> None:
         """Every source's organisation exists (sources.yaml is read before, and apart from, this file)."""
         for i, source in enumerate(sources.sources):
@@ -211,10 +222,15 @@ class Viewer:
             if not self.organisations:
                 return false()
             conditions.append(func.coalesce(organisation, self.root).in_(sorted(self.organisations)))
-        if marking is not None and self.clearance != GSCP[-1]:
-            allowed_markings = GSCP[: GSCP.index(self.clearance) + 1]
-            conditions.append(func.coalesce(marking, DEFAULT_MARKING).in_(allowed_markings))
+        if marking is not None:
+            conditions.append(self.cleared(marking))
         return and_(true(), *conditions)
+
+    def cleared(self, marking: ColumnElement) -> ColumnElement[bool]:
+        """The SQL condition: a row's marking (NULL: OFFICIAL) is within this viewer's clearance."""
+        if self.clearance == GSCP[-1]:
+            return true()
+        return func.coalesce(marking, DEFAULT_MARKING).in_(GSCP[: GSCP.index(self.clearance) + 1])
 
 
 @dataclass(frozen=True)

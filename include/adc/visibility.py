@@ -22,14 +22,27 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, String, and_, cast, exists, not_, or_, select, true
 
 from adc.config import SourcesFile, load_sources
+from adc.model import GSCP
 from adc.organisations import Viewer
-from adc.register.tables import asset, finding, harvest_scope, observed_dataset
+from adc.register.sqlfn import covers
+from adc.register.tables import asset, asset_location, finding, harvest_scope, observed_dataset
 from adc.register.tables import history as history_table
 from adc.ropa.tables import processing_activity, review, review_step
 
 
 def datasets(viewer: Viewer, table=observed_dataset) -> ColumnElement[bool]:
-    return viewer.where(table.c.organisation, table.c.marking)
+    """Datasets of a visible organisation whose marking is within the reader's clearance: the strongest
+    of their own (source default, tag) and that of every asset whose locations cover them."""
+    own = viewer.where(table.c.organisation, table.c.marking)
+    if viewer.clearance == GSCP[-1]:  # no asset is marked above it
+        return own
+    location, covering = asset_location.alias(), asset.alias()
+    marked_above = exists().where(
+        covering.c.asset_id == location.c.asset_id,
+        covers(location.c.namespace, location.c.name, table.c.namespace, table.c.name),
+        not_(viewer.cleared(covering.c.security_classification)),
+    )
+    return and_(own, ~marked_above)
 
 
 def assets(viewer: Viewer, table=asset) -> ColumnElement[bool]:

@@ -28,10 +28,11 @@ def harvest_schedule() -> BaseTimetable | None:
     """One timetable firing at every source's schedule (None when every source is manual)."""
     try:
         config = load_sources()
-        load_organisations().check_sources(config)
+        organisations = load_organisations()
+        organisations.check_sources(config)
     except ConfigError as exc:
         return SourcesFileInvalid(str(exc))
-    found = crons(config)
+    found = crons(organisations.shared(config))
     if not found:
         return None
     if len(found) == 1:

@@ -64,11 +64,14 @@ def _today(args: argparse.Namespace):
 
 def _due(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
+    from adc.organisations import load_organisations
     from adc.ropa.schedule import activity_tag_key, candidates
 
     today, at = _today(args)
+    viewer = load_organisations().reader(args.as_user)
     with _engine().connect() as conn:
-        items = [c.to_dict() for c in candidates(conn, today=today, at=at, tag_key=activity_tag_key())]
+        items = [c.to_dict() for c in candidates(conn, today=today, at=at, tag_key=activity_tag_key())
+                 if viewer.may_see(c.activity["organisation"], None)]
     if args.json:
         print_json(items)
         return 0
@@ -114,14 +117,11 @@ def _reviews(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
     from adc.register import history
-    from adc.ropa import activities
     from adc.ropa.exports import HEADING_OF_FIELD
     from adc.ropa.reviews import list_reviews
 
     with _engine().connect() as conn:
-        activity = activities.get(conn, args.activity)
-        if activity is None:
-            raise AdcError(f"no processing activity {args.activity}")
+        activity = _visible_activity(conn, args)
         data: dict[str, Any] = {"activity": activity, "history": history.of(conn, "activity", args.activity),
                 "reviews": list_reviews(conn, activity_id=args.activity)}
     if args.json:
@@ -139,14 +139,12 @@ def _show(args: argparse.Namespace) -> int:
 def _pack(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
     from adc.organisations import DataProtectionTeams
-    from adc.ropa import activities, packs
+    from adc.ropa import packs
     from adc.ropa.schedule import activity_tag_key, candidates
 
     today, at = _today(args)
     with _engine().connect() as conn:
-        activity = activities.get(conn, args.activity)
-        if activity is None:
-            raise AdcError(f"no processing activity {args.activity}")
+        activity = _visible_activity(conn, args)
         found = {c.activity_id: c for c in candidates(conn, today=today, at=at, tag_key=activity_tag_key())}
         item = found.get(args.activity)
         findings = item.findings if item else []
@@ -155,6 +153,18 @@ def _pack(args: argparse.Namespace) -> int:
                                           findings=findings, deadline=None,
                                           team=DataProtectionTeams.from_env().of(activity["organisation"])))
     return 0
+
+
+def _visible_activity(conn, args: argparse.Namespace) -> dict[str, Any]:
+    """The activity ``args.activity``, if ``--as`` may see it: a hidden one reads as one that does not exist."""
+    # imported when the command runs: keeps adc --help fast
+    from adc.organisations import load_organisations
+    from adc.ropa import activities
+
+    activity = activities.get(conn, args.activity)
+    if activity is None or not load_organisations().reader(args.as_user).may_see(activity["organisation"], None):
+        raise AdcError(f"no processing activity {args.activity}")
+    return activity
 
 
 def _login_name() -> str:
@@ -201,6 +211,7 @@ def add_commands(subparsers) -> None:
                         "review that is still open (with who it is waiting on)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--on", type=_date, help="judge as of this date (YYYY-MM-DD) instead of today")
+    add_as_user(parser)
 
     parser = add_parser(commands, "reviews", _reviews,
                         "list reviews with each question asked, who answered, the option, refusals and the hash of "
@@ -213,8 +224,10 @@ def add_commands(subparsers) -> None:
     parser = add_parser(commands, "show", _show, "show one activity: its record and its history of changes")
     parser.add_argument("activity", help="the activity id, PA-nnn")
     parser.add_argument("--json", action="store_true", help="machine-readable output (with its reviews)")
+    add_as_user(parser)
 
     parser = add_parser(commands, "pack", _pack,
                         "print the Markdown review pack the owner of an activity would be shown now")
     parser.add_argument("activity", help="the activity id, PA-nnn")
     parser.add_argument("--on", type=_date, help="judge as of this date (YYYY-MM-DD) instead of today")
+    add_as_user(parser)

@@ -13,10 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from adc.config import load_sources
 from adc.lineage.estate import datasets_seen, register_tables
 from adc.naming import DatasetId
-from adc.organisations import load_organisations
 from adc.register.db import register_engine
 
 Lineage = tuple[list[DatasetId], list[DatasetId]]
@@ -27,18 +25,13 @@ def _engine(engine: Engine | None) -> Engine:
 
 
 def harvest_unit(run_id: str, unit: Mapping[str, Any], engine: Engine | None = None) -> Lineage:
-    """A harvest unit: the datasets it staged (what it read from AWS) -> the register's staging.
-
-    A sealed organisation's unit names none of its datasets: these events go through Airflow's one
-    transport, and a sealed unit's datasets leave ADC only through its own (docs/organisations.md).
-    """
+    """A harvest unit: the datasets it staged (what it read from AWS) -> the register's staging. (The
+    harvest DAG never plans a sealed organisation's source, so none of its datasets is named here.)"""
     engine = _engine(engine)
     # the staging key of each scope of the unit (ScopeOutcome.unit)
     keys = [f"{unit['source']}|{unit['service']}|{unit['region']}|{scope}" for scope in unit["scopes"]]
-    sealed = load_organisations().sealed(load_sources().source(unit["source"]).organisation)
     with engine.connect() as conn:
-        read = [] if sealed else datasets_seen(conn, run_id, keys)
-        return read, register_tables(conn, "harvest_scope", "observation")
+        return datasets_seen(conn, run_id, keys), register_tables(conn, "harvest_scope", "observation")
 
 
 def harvest_finish(engine: Engine | None = None) -> Lineage:

@@ -7,7 +7,14 @@ import json
 import sqlite3
 import textwrap
 
+import pytest
+
+from adc import naming
 from adc.demo.files import encode
+from adc.errors import ConfigError
+from adc.harvest import runner
+from adc.register import assets
+from adc.register.db import make_engine
 from tests.integration.harvest.test_harvest_cli import adc
 from tests.support.harvest import aws, bucket
 from tests.support.organisations import organisations_yaml
@@ -118,3 +125,30 @@ def test_lineage_goes_where_each_organisation_says_and_a_sealed_units_stays_insi
     run_inputs = {d["namespace"] for e in _events(default) if "run" in e for d in e.get("inputs", [])}
     assert run_inputs == datasets  # the CLI run's own events name only what the default may see
     assert {e["dataset"]["namespace"] for e in _events(tmp_path / "psu.jsonl")} == {"s3://psu-watch"}
+
+
+def test_the_shared_harvest_dag_never_plans_a_sealed_units_source(tmp_path, moto, monkeypatch):
+    """Every organisation reads the harvest DAG (labels, XCom, logs): a sealed unit's buckets stay out of it."""
+    for key, value in setup(tmp_path, moto).items():
+        monkeypatch.setenv(key, value)
+    planned = runner.plan_run("manual__1", requested=None, scheduled_at=None)
+    assert {unit["source"] for unit in planned["units"]} == {"dept"}
+    assert "psu" not in json.dumps(planned)
+    with pytest.raises(ConfigError, match="'psu' belongs to a sealed organisation: harvest it where only its"):
+        runner.plan_run("manual__2", requested=["psu"], scheduled_at=None)
+
+
+def test_a_dataset_is_marked_at_least_as_its_asset_is(tmp_path, moto, monkeypatch):
+    """dept-stats carries no marking of its own; the SECRET asset covering it hides it from victor."""
+    env = setup(tmp_path, moto)
+    assert adc("harvest", env=env).returncode == 0
+    assert "s3://dept-stats" in _seen(env, "victor")
+    monkeypatch.setenv("ADC_REGISTER_URL", env["ADC_REGISTER_URL"])
+    engine = make_engine(env["ADC_REGISTER_URL"])
+    record = assets.AssetRecord("IA-0001", {"name": "Statistics", "security_classification": "SECRET"},
+                                locations=[("s3://dept-stats", naming.parse_location("s3://dept-stats"))])
+    with engine.begin() as conn:
+        assets.create(conn, record, actor="test", cause_kind="import", cause=None)
+    engine.dispose()
+    assert "s3://dept-stats" not in _seen(env, "victor")
+    assert "s3://dept-stats" in _seen(env, "dana")  # cleared to SECRET

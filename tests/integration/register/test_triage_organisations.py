@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select, update
 
 from adc.organisations import DataProtectionTeams
-from adc.register import triage
+from adc.register import reconcile, triage
 from adc.register.forms import DISMISS, REGISTER
 from adc.register.tables import asset, observed_dataset
 from tests.integration.register.test_triage import SANDBOX, finding_id, reconciled  # noqa: F401 - the fixture
-from tests.support.organisations import declare, organisations_yaml
+from tests.support.organisations import declare, organisations_yaml, undeclare
 from tests.support.register_staging import live
 
 ORGANISATIONS = organisations_yaml(
@@ -60,3 +60,13 @@ def test_an_asset_registered_from_a_sealed_units_dataset_stays_the_sealed_units(
     asset_id = done["outcome"].removeprefix("registered as ")
     with sealed_asset.connect() as conn:
         assert conn.execute(select(asset.c.organisation).where(asset.c.asset_id == asset_id)).scalar() == "psu"
+
+
+def test_the_mass_absence_question_names_no_source_where_organisations_are_declared(tmp_path, monkeypatch):
+    result = {"harvest_run_id": "h1", "absence": {"psu-vault": {
+        "missing": 9, "assets": 10, "share": 0.9, "threshold": 0.25, "decision": "pending", "decided_by": None}}}
+    undeclare(tmp_path, monkeypatch)
+    assert "**psu-vault**: 9 of 10 assets" in reconcile.absence_question(result)
+    declare(tmp_path, monkeypatch, ORGANISATIONS)
+    body = reconcile.absence_question(result)
+    assert "psu-vault" not in body and "(/adc/findings?kind=absence_withheld)" in body

@@ -149,3 +149,17 @@ def test_reviews_as_a_person_list_only_reviews_of_activities_they_may_see(organi
         assert code == 0 and sorted(r["activity_id"] for r in json.loads(out)) == expected, user
     code, out, _ = run(capsys, "ropa", "reviews", "--as", "mallory")
     assert code == 0 and out.strip() == "no reviews"
+
+
+def test_show_pack_and_due_as_a_person_treat_a_hidden_activity_as_one_that_does_not_exist(organised, capsys):
+    for user, expected in SEEN.items():
+        for activity_id in SEEN[None]:
+            for command in ("show", "pack"):
+                code, out, err = run(capsys, "ropa", command, activity_id, *(("--as", user) if user else ()))
+                if activity_id in expected:
+                    assert code == 0 and activity_id in out, (user, command, activity_id)
+                else:
+                    assert code == 2 and err.strip() == f"adc: error: no processing activity {activity_id}", \
+                        (user, command, activity_id)
+        code, out, _ = run(capsys, "ropa", "due", "--json", "--on", "2030-01-01", *(("--as", user) if user else ()))
+        assert code == 0 and sorted(item["activity_id"] for item in json.loads(out)) == expected, user
