@@ -40,7 +40,7 @@ def build():
     from fastapi.security import HTTPAuthorizationCredentials
 
     from adc.ui.app import create_app
-    from adc.ui.auth import Person, browser_session
+    from adc.ui.auth import Person, browser_session, groups_of
 
     # ``bearer`` is the very dependency GetUserDep reads the Authorization header with (FastAPI runs it
     # once per request), so the session is what Airflow's own login went by
@@ -53,6 +53,7 @@ def build():
             can_read=auth.is_authorized_dag(method="GET", user=user),
             can_change=auth.is_authorized_dag(method="PUT", user=user),
             session=browser_session(request, bearer, COOKIE_NAME_JWT_TOKEN),
+            groups=groups_of(user),
         )
 
     return create_app(identify=identify, csrf_secret=conf.get("api", "secret_key").encode(),

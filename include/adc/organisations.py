@@ -64,9 +64,20 @@ class Person(_Strict):
         return value
 
 
+class Group(_Strict):
+    """A group the auth manager puts people in (SimpleAuthManager's teams, FAB's or Keycloak's roles):
+    its members belong to these organisations, at this clearance. Data protection teams are people,
+    named in ``people``: a question is assigned to user ids."""
+
+    group: str = Field(..., min_length=1, description="The team's or role's name, as the auth manager gives it.")
+    organisations: list[OrganisationId] = Field(..., min_length=1, description="Organisations its members belong to.")
+    clearance: Marking = Field(DEFAULT_MARKING, description="The strongest marking its members may read.")
+
+
 class OrganisationsFile(_Strict):
     organisations: list[Organisation] = Field(..., min_length=1)
     people: list[Person] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _a_tree(self) -> OrganisationsFile:
@@ -90,10 +101,14 @@ class OrganisationsFile(_Strict):
         if len(tops) != 1:
             raise ValueError(f"organisations: exactly one organisation (the department) has no parent; "
                              f"here {len(tops)} have none ({', '.join(tops) or 'a cycle'})")
-        for i, person in enumerate(self.people):
-            for j, org_id in enumerate(person.organisations):
+        members: list[tuple[str, int, Person | Group]] = [
+            *(("people", i, p) for i, p in enumerate(self.people)),
+            *(("groups", i, g) for i, g in enumerate(self.groups)),
+        ]
+        for section, i, member in members:
+            for j, org_id in enumerate(member.organisations):
                 if org_id not in ids:
-                    raise ValueError(f"people[{i}].organisations[{j}]: unknown organisation {org_id!r}")
+                    raise ValueError(f"{section}[{i}].organisations[{j}]: unknown organisation {org_id!r}")
         users = [p.user for p in self.people]
         for i, user in enumerate(users):
             if user in users[:i]:
@@ -178,14 +193,19 @@ class Organisations:
         it holds the register's own connection, and could read the tables themselves)."""
         return Viewer.everything() if as_user is None else self.viewer(as_user)
 
-    def viewer(self, user: str | None) -> Viewer:
-        """What ``user`` may see. Without the file: everything. A user the file does not list sees nothing."""
+    def viewer(self, user: str | None, groups: Iterable[str] = ()) -> Viewer:
+        """What ``user``, in the auth manager's ``groups``, may see: everything their entry in ``people``
+        and the file's entries for their groups give, together. Without the file: everything. Someone
+        neither entry names sees nothing."""
         if not self.file:
             return Viewer.everything()
-        person = next((p for p in self.file.people if p.user == user), None)
-        if person is None:
+        names = set(groups)
+        entries: list[Person | Group] = [p for p in self.file.people if p.user == user]
+        entries += [g for g in self.file.groups if g.group in names]
+        if not entries:
             return Viewer(user, frozenset(), DEFAULT_MARKING, self.root)
-        return Viewer(user, self.visible_from(person.organisations), person.clearance, self.root)
+        clearance = max((e.clearance for e in entries), key=GSCP.index)
+        return Viewer(user, self.visible_from(o for e in entries for o in e.organisations), clearance, self.root)
 
 
 @dataclass(frozen=True)

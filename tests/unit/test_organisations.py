@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import textwrap
+from types import SimpleNamespace
 
 import pytest
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
 
 from adc.errors import ConfigError
 from adc.model import strongest
 from adc.organisations import DataProtectionTeams, Organisations, load_organisations
+from adc.ui.auth import groups_of
 from tests.support.organisations import undeclare
 
 DCR = textwrap.dedent("""\
@@ -141,3 +144,30 @@ def test_the_nearest_team_comes_first(tmp_path):
 def test_without_the_file_one_team_acts_everywhere():
     teams = DataProtectionTeams.given(("dana", "erin"))
     assert teams.of(None) == teams.of("anything") == ("dana", "erin")
+
+
+def test_the_auth_managers_groups_give_organisations_and_clearance_with_a_persons_own_entry(tmp_path):
+    path = tmp_path / "organisations.yaml"
+    path.write_text(DCR + "groups:\n  - {group: cra-staff, organisations: [cra], clearance: OFFICIAL-SENSITIVE}\n"
+                          "  - {group: psu-readers, organisations: [psu], clearance: SECRET}\n")
+    organisations = load_organisations(path)
+    nobody_listed = organisations.viewer("ursula", groups=["cra-staff", "other"])
+    assert nobody_listed.organisations == {"cra", "cra-ops"} and nobody_listed.clearance == "OFFICIAL-SENSITIVE"
+    rita = organisations.viewer("rita", groups=["psu-readers"])  # her own entry (cra, OFFICIAL) and the group's
+    assert rita.organisations == {"cra", "cra-ops", "psu"} and rita.clearance == "SECRET"
+    assert organisations.viewer("ursula", groups=["other"]).organisations == frozenset()
+
+
+def test_a_group_of_an_unknown_organisation_is_refused(tmp_path):
+    path = tmp_path / "organisations.yaml"
+    path.write_text(DCR + "groups:\n  - {group: mi7-staff, organisations: [mi7]}\n")
+    with pytest.raises(ConfigError, match=r"groups\[0\]\.organisations\[0\]: unknown organisation 'mi7'"):
+        load_organisations(path)
+
+
+def test_groups_come_from_simple_auth_managers_teams_and_fab_or_keycloaks_roles():
+    simple = SimpleAuthManagerUser(username="ursula", role="viewer", teams=["cra-staff"])
+    assert groups_of(simple) == ("cra-staff",)
+    fab = SimpleNamespace(roles=[SimpleNamespace(name="Viewer"), SimpleNamespace(name="psu-readers")])
+    assert groups_of(fab) == ("Viewer", "psu-readers")
+    assert groups_of(SimpleNamespace()) == ()

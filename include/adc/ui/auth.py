@@ -34,10 +34,18 @@ class Person:
     can_change: bool  # may change the register: Airflow's role "user" or above
     session: str | None = None  # the session cookie, unless a Bearer token authenticated the request
     can_read: bool = False  # may read the register: Airflow's role "viewer" or above
+    groups: tuple[str, ...] = ()  # the auth manager's teams or roles (organisations.yaml's groups)
 
     def __post_init__(self) -> None:
         # FAB's user.get_id() is an int: history, CSRF tokens and the audit pack take text
         object.__setattr__(self, "user_id", str(self.user_id))
+
+
+def groups_of(user: object) -> tuple[str, ...]:
+    """The groups an auth manager puts a user in: SimpleAuthManager's teams, FAB's and Keycloak's roles
+    (objects with a name, or names). Airflow's BaseUser promises none of them, so each is looked for."""
+    found = [*(getattr(user, "teams", None) or ()), *(getattr(user, "roles", None) or ())]
+    return tuple(dict.fromkeys(str(getattr(group, "name", group)) for group in found))
 
 
 def browser_session(request: Request, bearer: HTTPAuthorizationCredentials | None, cookie: str) -> str | None:

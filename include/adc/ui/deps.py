@@ -53,7 +53,7 @@ def visible_to(request: Request) -> Visible:
     that is wrong answers 503 with its one-line error, and shows nothing."""
     person = person_of(request)
     try:
-        return Visible.of(load_organisations().viewer(person.user_id), person.user_id)
+        return Visible.of(load_organisations().viewer(person.user_id, person.groups), person.user_id)
     except ConfigError as exc:
         raise HTTPException(503, f"the register cannot tell what you may see until this is corrected: {exc}"
                             ) from None
