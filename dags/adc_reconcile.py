@@ -27,7 +27,6 @@ from airflow.sdk import Asset, dag, task
 from adc.airflow import DEFAULT_ARGS, HARVEST_ASSET_URI
 from adc.airflow.lineage import lineage_task
 from adc.airflow.operators import AbsenceApproval
-from adc.config import Settings
 from adc.register import FINDINGS_ASSET_URI
 
 APPROVAL_TASK = "approve_absence"
@@ -59,13 +58,11 @@ def adc_reconcile():
         return question(result)
 
     result = reconcile()
-    team = Settings.from_env().data_protection_team
     AbsenceApproval(
         task_id=APPROVAL_TASK,
         subject="Mark assets missing after a mass absence?",
         body=absence_question(result),
-        result=result,
-        assigned_users=[{"id": user, "name": user} for user in team],
+        result=result,  # whom it asks: the teams of the withheld sources' organisations
         defaults=AbsenceApproval.REJECT,  # silence keeps the assets as they were
         response_timeout=timedelta(days=1),
     )

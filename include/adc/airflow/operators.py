@@ -22,7 +22,7 @@ from airflow.providers.standard.triggers.hitl import HITLTrigger
 from airflow.sdk import Param, ParamsDict  # type: ignore[attr-defined]  # exported, but missing from its .pyi
 from airflow.sdk.exceptions import AirflowSkipException
 
-from adc.config import Settings
+from adc.config import load_sources
 from adc.organisations import DataProtectionTeams
 from adc.register.forms import TRIAGE_DAG_ID
 from adc.ropa import forms
@@ -44,10 +44,6 @@ def _register():
     from adc.register.db import register_engine  # imported when the task runs: keeps DAG parsing fast
 
     return register_engine()
-
-
-def _team() -> tuple[str, ...]:
-    return Settings.from_env().data_protection_team
 
 
 def _teams() -> DataProtectionTeams:
@@ -91,11 +87,20 @@ class AsksOnce(_Asking):
         return super().execute(context)
 
 
+def absence_deciders(result) -> tuple[str, ...]:
+    """Who may decide a withheld mass absence (adc.register.reconcile.absence_deciders)."""
+    # imported when the task runs: keeps DAG parsing fast
+    from adc.register.reconcile import absence_deciders as deciders
+
+    return deciders(result, _teams(), load_sources())
+
+
 def refuse_without_team(team: tuple[str, ...], what: str) -> None:
     """Only the data protection team answers ``what``: with nobody in it, ADC does not ask."""
     if not team:
-        log.error("not asking %s: ADC_DATA_PROTECTION_TEAM names nobody, and only its members may answer", what)
-        raise AirflowSkipException(f"ADC_DATA_PROTECTION_TEAM is empty: nobody may answer {what}")
+        log.error("not asking %s: the data protection team that may answer it names nobody "
+                  "(ADC_DATA_PROTECTION_TEAM, or organisations.yaml's data_protection people)", what)
+        raise AirflowSkipException(f"the data protection team is empty: nobody may answer {what}")
 
 
 class ReviewTask(AsksOnce, HITLOperator):
@@ -207,8 +212,12 @@ class AbsenceApproval(AsksOnce, ApprovalOperator):
     template_fields = ("body", "result")
 
     def __init__(self, *, result, **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(assigned_users=[], **kwargs)  # set when asking: they depend on what was withheld
         self.result = result
+
+    def execute(self, context):
+        self.assigned_users = [{"id": user, "name": user} for user in absence_deciders(self.result)]
+        return super().execute(context)
 
     def execute_complete(self, context, event):
         # imported when the task runs: keeps DAG parsing fast
@@ -217,7 +226,7 @@ class AbsenceApproval(AsksOnce, ApprovalOperator):
         super().execute_complete(context, event)  # Airflow's own checks of the options
         user = event.get("responded_by_user") or {}
         by = str(user["id"]) if user.get("id") is not None else None
-        team = _team()
+        team = absence_deciders(self.result)
         if by is not None and by not in team:
             self.log.error("refused: %s is not in the data protection team (%s); the absence stays withheld",
                            by, ", ".join(team) or "empty")

@@ -7,7 +7,7 @@ import logging
 from airflow.sdk.exceptions import AirflowSkipException
 
 from adc.airflow.lineage import report_lineage
-from adc.airflow.operators import _register, _team, refuse_without_team
+from adc.airflow.operators import _register, absence_deciders, refuse_without_team
 from adc.lineage import tasks
 from adc.register import reconcile as reconciliation
 from adc.register.reconcile.state import ResultDict
@@ -27,5 +27,5 @@ def absence_question(result: ResultDict) -> str:
     """The body of the mass-absence question; skips when nothing was withheld or nobody may answer."""
     if not any(info["decision"] == "pending" for info in result["absence"].values()):
         raise AirflowSkipException("no withheld mass absence: nothing to approve")
-    refuse_without_team(_team(), "a mass absence")
+    refuse_without_team(absence_deciders(result), "a mass absence")
     return reconciliation.absence_question(result)

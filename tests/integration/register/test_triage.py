@@ -6,8 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from airflow.sdk.exceptions import AirflowSkipException
 from sqlalchemy import func, select
 
+# imported with the module, not in a test: Airflow configures logging when first loaded, and would
+# drop the handler caplog adds for the test
+from adc.airflow.reconcile import absence_question
+from adc.airflow.triage import questions
 from adc.register import assets, findings, history, reconcile, triage
 from adc.register.forms import ADD, DISMISS, REGISTER, RETIRE, UPDATE
 from adc.register.tables import asset, finding
@@ -192,17 +197,12 @@ def test_the_triage_task_renders_nothing_from_the_register(reconciled):
 
 @pytest.mark.reliability("security")
 def test_with_nobody_in_the_data_protection_team_adc_asks_nothing_and_says_why(reconciled, monkeypatch, caplog):
-    from airflow.sdk.exceptions import AirflowSkipException
-
-    from adc.airflow.reconcile import absence_question
-    from adc.airflow.triage import questions
-
     monkeypatch.setenv("ADC_DATA_PROTECTION_TEAM", " ")
-    with pytest.raises(AirflowSkipException, match="ADC_DATA_PROTECTION_TEAM is empty"):
+    with pytest.raises(AirflowSkipException, match="the data protection team is empty"):
         questions("adc_triage:run-1")
-    with pytest.raises(AirflowSkipException, match="ADC_DATA_PROTECTION_TEAM is empty"):
+    with pytest.raises(AirflowSkipException, match="the data protection team is empty"):
         absence_question({"absence": {"src": {"decision": "pending"}}})
     refusals = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert len(refusals) == 2 and all("ADC_DATA_PROTECTION_TEAM names nobody" in line for line in refusals)
+    assert len(refusals) == 2 and all("team that may answer it names nobody" in line for line in refusals)
     with reconciled.connect() as conn:  # nothing was marked as asked: a team set later is asked
         assert not conn.execute(select(history_table).where(history_table.c.action == "triage_requested")).all()

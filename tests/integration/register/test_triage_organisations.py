@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from adc.config import SourcesFile
 from adc.organisations import DataProtectionTeams
 from adc.register import reconcile, triage
 from adc.register.forms import DISMISS, REGISTER
@@ -70,3 +71,19 @@ def test_the_mass_absence_question_names_no_source_where_organisations_are_decla
     declare(tmp_path, monkeypatch, ORGANISATIONS)
     body = reconcile.absence_question(result)
     assert "psu-vault" not in body and "(/adc/findings?kind=absence_withheld)" in body
+
+
+def test_a_mass_absence_is_decided_only_by_people_on_every_withheld_sources_team(tmp_path, monkeypatch):
+    declare(tmp_path, monkeypatch, ORGANISATIONS)
+    teams = DataProtectionTeams.from_env()
+    sources = SourcesFile.model_validate({"sources": [
+        {"name": "dept-prod", "region": "eu-west-2"},
+        {"name": "psu-prod", "region": "eu-west-2", "organisation": "psu"}]})
+
+    def held(*names: str, decision: str = "pending") -> dict:
+        return {"absence": {name: {"decision": decision} for name in names}}
+
+    assert reconcile.absence_deciders(held("dept-prod"), teams, sources) == ("dana",)
+    assert reconcile.absence_deciders(held("psu-prod"), teams, sources) == ("sam",)
+    assert reconcile.absence_deciders(held("dept-prod", "psu-prod"), teams, sources) == ()  # nobody sees both
+    assert reconcile.absence_deciders(held("psu-prod", decision="rejected"), teams, sources) == ()

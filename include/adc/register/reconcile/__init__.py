@@ -36,7 +36,9 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError
 
+from adc.config import SourcesFile
 from adc.errors import AdcError, RegisterBusyError
+from adc.organisations import DataProtectionTeams
 from adc.register.db import exclusive
 from adc.register.questions import link_body, only_a_link
 from adc.register.reconcile import scratch
@@ -100,6 +102,17 @@ def reconcile(engine: Engine, *, policy: Policy | None = None, decision: Absence
             raise RegisterBusyError("the register is busy (another reconciliation or import holds it); "
                                     "try again when it has finished") from None
         raise
+
+
+def absence_deciders(result: ResultDict, teams: DataProtectionTeams, sources: SourcesFile) -> tuple[str, ...]:
+    """Who may decide a withheld mass absence: the people on the data protection team of every
+    withheld source's organisation (a sealed unit's absence only its own team may see, and decide)."""
+    organisation = {s.name: s.organisation for s in sources.sources}
+    withheld = [name for name, held in result["absence"].items() if held["decision"] == "pending"]
+    if not withheld:
+        return ()
+    first, *others = (teams.of(organisation.get(name)) for name in withheld)
+    return tuple(user for user in first if all(user in team for team in others))
 
 
 def absence_question(result: ResultDict) -> str:
