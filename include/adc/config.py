@@ -11,9 +11,9 @@ import os
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import yaml
 from croniter import croniter
@@ -238,11 +238,21 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def load_yaml(file: Path, model: type[_Model], expected: str) -> _Model:
     """Read a YAML file into a pydantic model; raise ConfigError naming the file, field and problem."""
     try:
-        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{file}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read: {exc}") from None
+    return cast(_Model, _validated(file, model, expected, text))  # lru_cache keeps no generic type
+
+
+# Keyed by the file's content, so an edit applies at the next read: the files are small and read
+# often (sources.yaml and organisations.yaml by every question a review or triage run builds, every
+# register page), and a frozen model is safe to share.
+@lru_cache(maxsize=16)
+def _validated(file: Path, model: type[_Model], expected: str, text: str) -> _Model:
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

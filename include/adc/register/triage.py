@@ -76,9 +76,10 @@ def requests(engine: Engine, *, asked_by_run: str, team: Team | None = None) -> 
                            history_table.c.action == REQUESTED)
     with engine.begin() as conn:
         exclusive(conn, "register")
-        rows = conn.execute(select(finding).where(finding.c.status == "open", finding.c.severity == "high", ~asked)
-                            .order_by(finding.c.finding_id)).mappings().all()
-        questions = [question(conn, dict(row), teams.of(organisation(conn, dict(row)))) for row in rows]
+        rows = [dict(row) for row in conn.execute(
+            select(finding).where(finding.c.status == "open", finding.c.severity == "high", ~asked)
+            .order_by(finding.c.finding_id)).mappings()]
+        questions = [question(conn, row, teams.of(organisation(conn, row))) for row in rows]
         history.record_many(conn, [
             {"at": now(), "entity_kind": "finding", "entity_id": str(q["finding_id"]), "action": REQUESTED,
              "actor": history.SYSTEM_ACTOR, "cause_kind": "triage", "cause": asked_by_run,
@@ -274,12 +275,13 @@ class _Cause(TypedDict):
 def _apply(conn: Connection, answer: Answer, settings: Settings, teams: DataProtectionTeams) -> dict[str, Any]:
     if not answer.by:
         raise TriageRefused("the answer names no person")
-    team = teams.of(organisation(conn, findings.get(conn, answer.finding_id)))
+    row = findings.get(conn, answer.finding_id)
+    owner = organisation(conn, row)  # whose the finding is: its team answers, and an asset it registers is theirs
+    team = teams.of(owner)
     if answer.by not in team:
         raise TriageRefused(f"{answer.by} is not in the data protection team ({', '.join(team) or 'empty'})")
     if answer.asked_by_run is not None and not _asked(conn, answer.finding_id, answer.asked_by_run):
         raise TriageRefused(f"{answer.asked_by_run} did not ask about finding {answer.finding_id}")
-    row = findings.get(conn, answer.finding_id)
     if row["status"] != "open":
         raise TriageRefused(f"finding {answer.finding_id} is already {row['status']}")
     allowed = OPTIONS.get(row["kind"], OTHER_OPTIONS)
@@ -304,7 +306,7 @@ def _apply(conn: Connection, answer: Answer, settings: Settings, teams: DataProt
                  "name": params.get("name") or _dataset_name(row),
                  "asset_id": params.get("asset_id") or assets.next_asset_id(conn), "location": location,
                  # the new asset is its dataset's organisation's: registering never moves data out of a seal
-                 "organisation": organisation(conn, row)}
+                 "organisation": owner}
         record, problems = assets.validate(cells, settings)
         if record is None:  # a record, or the problems
             raise TriageRefused("; ".join(problems))
