@@ -42,6 +42,9 @@ class Organisation(_Strict):
     name: str = Field(..., min_length=1, description="The organisation's name as people know it.")
     parent: OrganisationId | None = Field(None, description="The organisation it belongs to; none for the top.")
     sealed: bool = Field(False, description="Nothing of it is visible outside it, whatever the reader's clearance.")
+    shares_counts: bool = Field(
+        False, description="Sealed only: the organisation above it sees how many assets, datasets, open findings "
+        "and processing activities it holds, and nothing else of it.")
     openlineage: Path | None = Field(
         None, description="An openlineage.yml (the client's own format) for its datasets' events; relative to "
         "this file. A sealed organisation's events go only here (or nowhere); others' default to the "
@@ -89,6 +92,9 @@ class OrganisationsFile(_Strict):
         for i, org in enumerate(self.organisations):
             if org.parent is not None and org.parent not in ids:
                 raise ValueError(f"organisations[{i}].parent: unknown organisation {org.parent!r}")
+            if org.shares_counts and not org.sealed:
+                raise ValueError(f"organisations[{i}].shares_counts: only a sealed organisation shares counts "
+                                 "(the others' items are visible above them)")
         parents = {org.id: org.parent for org in self.organisations}
         for org in self.organisations:
             seen, at = {org.id}, org.parent
@@ -164,6 +170,15 @@ class Organisations:
             if mine.intersection(self.ancestors(org))
             and all(o in standing_in for o in self.ancestors(org) if self.by_id[o].sealed)
         )
+
+    def counted(self, viewer: Viewer) -> dict[str, Viewer]:
+        """The sealed organisations whose counts ``viewer`` may see (``shares_counts``, and the viewer sees
+        the organisation above), each by name with the view that counts its items: only its own."""
+        if viewer.organisations is None:
+            return {}
+        return {org.name: Viewer(None, self.visible_from([org.id]), GSCP[-1], self.root)
+                for org in self.by_id.values()
+                if org.shares_counts and org.id not in viewer.organisations and org.parent in viewer.organisations}
 
     def check(self, org_id: str | None, where: str) -> None:
         """Raise ConfigError when ``org_id`` names no organisation (``where``: the file and field naming it).

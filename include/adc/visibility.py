@@ -5,11 +5,13 @@ The rule itself is ``adc.organisations.Viewer`` (organisations, sealing, clearan
 says where each kind of item keeps its organisation and marking, so no page, query or export decides
 for itself:
 
-- a **dataset**: its own columns (its source's organisation; its strongest marking);
+- a **dataset**: its own columns (its source's organisation; its strongest marking; the strongest
+  classification of the assets covering it, kept on it by adc.register.markings);
 - an **asset**: its ``organisation`` and its GSCP ``security_classification``;
 - a **finding**: visible when everything it concerns is: its asset, its dataset, and, for a finding
   about a whole source (a withheld absence), that source's organisation;
-- a **processing activity**: its ``organisation``; its reviews and review steps follow it;
+- a **processing activity**: its ``organisation``; its reviews follow it, and so do its review steps,
+  within the marking of what each step's pack shows (its linked assets and their datasets);
 - a **harvest scope** (a bucket, a database): its source's organisation and default marking;
 - a **history row**: visible when the asset, finding, activity or review it records a change to is.
 
@@ -22,27 +24,17 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, String, and_, cast, exists, not_, or_, select, true
 
 from adc.config import SourcesFile, load_sources
-from adc.model import GSCP
 from adc.organisations import Viewer
-from adc.register.sqlfn import covers
-from adc.register.tables import asset, asset_location, finding, harvest_scope, observed_dataset
+from adc.register.tables import asset, finding, harvest_scope, observed_dataset
 from adc.register.tables import history as history_table
 from adc.ropa.tables import processing_activity, review, review_step
 
 
 def datasets(viewer: Viewer, table=observed_dataset) -> ColumnElement[bool]:
     """Datasets of a visible organisation whose marking is within the reader's clearance: the strongest
-    of their own (source default, tag) and that of every asset whose locations cover them."""
-    own = viewer.where(table.c.organisation, table.c.marking)
-    if viewer.clearance == GSCP[-1]:  # no asset is marked above it
-        return own
-    location, covering = asset_location.alias(), asset.alias()
-    marked_above = exists().where(
-        covering.c.asset_id == location.c.asset_id,
-        covers(location.c.namespace, location.c.name, table.c.namespace, table.c.name),
-        not_(viewer.cleared(covering.c.security_classification)),
-    )
-    return and_(own, ~marked_above)
+    of their own (source default, tag) and that of the assets whose locations cover them, which the
+    register keeps on the dataset (``covering_marking``, adc.register.markings)."""
+    return and_(viewer.where(table.c.organisation, table.c.marking), viewer.cleared(table.c.covering_marking))
 
 
 def assets(viewer: Viewer, table=asset) -> ColumnElement[bool]:
@@ -91,11 +83,13 @@ def reviews(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def review_steps(viewer: Viewer) -> ColumnElement[bool]:
-    """Review steps of the reviews ``viewer`` may see."""
+    """Review steps of the reviews ``viewer`` may see, whose packs are marked within their clearance (an
+    owner's pack shows the activity's linked assets, which may be marked above the activity)."""
     if viewer.sees_everything:
         return true()
     # its own FROM review, even inside a query that joins review (the evidence page does)
-    return exists().where(review.c.review_id == review_step.c.review_id, reviews(viewer)).correlate_except(review)
+    of_visible = exists().where(review.c.review_id == review_step.c.review_id, reviews(viewer)).correlate_except(review)
+    return and_(of_visible, viewer.cleared(review_step.c.marking))
 
 
 def history(viewer: Viewer, sources: SourcesFile | None = None) -> ColumnElement[bool]:

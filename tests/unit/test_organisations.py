@@ -110,6 +110,8 @@ def test_strongest_marking():
      "organisations[1].id: 'dept' is declared twice"),
     ("organisations:\n  - {id: dept, name: D}\n  - {id: other, name: O}\n",
      "exactly one organisation (the department) has no parent"),
+    ("organisations:\n  - {id: dept, name: D}\n  - {id: cra, name: C, parent: dept, shares_counts: true}\n",
+     "organisations[1].shares_counts: only a sealed organisation shares counts"),
 ])
 def test_a_bad_file_is_one_line_naming_the_file_and_the_field(tmp_path, text, message):
     path = tmp_path / "organisations.yaml"

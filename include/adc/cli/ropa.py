@@ -138,7 +138,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _pack(args: argparse.Namespace) -> int:
     # imported when the command runs: keeps adc --help fast
-    from adc.organisations import DataProtectionTeams
+    from adc.organisations import DataProtectionTeams, load_organisations
     from adc.ropa import packs
     from adc.ropa.schedule import activity_tag_key, candidates
 
@@ -149,9 +149,14 @@ def _pack(args: argparse.Namespace) -> int:
         item = found.get(args.activity)
         findings = item.findings if item else []
         review_id = item.review["review_id"] if item and item.review else "(not opened)"
-        sys.stdout.write(packs.owner_pack(conn, activity, review_id=review_id, reasons=item.reasons if item else [],
-                                          findings=findings, deadline=None,
-                                          team=DataProtectionTeams.from_env().of(activity["organisation"])))
+        pack = packs.owner_pack(conn, activity, review_id=review_id, reasons=item.reasons if item else [],
+                                findings=findings, deadline=None,
+                                team=DataProtectionTeams.from_env().of(activity["organisation"]))
+    if not load_organisations().reader(args.as_user).may_see(activity["organisation"], pack.marking):
+        # the assets it links to are marked above the reader's clearance, and the pack shows them
+        raise AdcError(f"the review pack of {args.activity} is marked {pack.marking}: above what "
+                       f"{args.as_user} may read")
+    sys.stdout.write(pack.text)
     return 0
 
 

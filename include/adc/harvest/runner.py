@@ -447,9 +447,10 @@ def harvest(engine: Engine, config: SourcesFile, *, sources: list[str] | None = 
 def plan_run(run_id: str, *, requested: list[str] | None, scheduled_at: datetime | None,
              data_interval: tuple[datetime, datetime] | None = None) -> PlannedRun:
     """Plan a DAG run: the due sources' units and the listing errors (never a sealed organisation's
-    source: every organisation reads the DAG, docs/organisations.md)."""
-    config = load_organisations().shared(load_sources(), requested)
-    sources = due_sources(config, at=scheduled_at, requested=requested)
+    source: every organisation reads the DAG, docs/organisations.md). Absences are judged against every
+    source, so a run without the sealed unit's never proves its buckets absent."""
+    config = load_sources()
+    sources = due_sources(load_organisations().shared(config, requested), at=scheduled_at, requested=requested)
     plan = start(register_engine(), config, run_id, sources, triggered_by=run_id, data_interval=data_interval)
     return {"units": [u.to_dict() for u in plan.units], "errors": plan.errors}
 

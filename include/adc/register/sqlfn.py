@@ -231,6 +231,17 @@ def covers(outer_namespace, outer_name, inner_namespace, inner_name) -> ColumnEl
     )
 
 
+def parent_name(name: ColumnElement) -> ColumnElement:
+    """SQL: ``name`` up to its last '/' ('' when it has none): the next name up that may cover it.
+
+    From a dataset's name, parent_name repeated until '' gives every outer name ``covers`` accepts
+    ('a//b': 'a/', 'a', ''). rtrim drops the last segment (the characters other than '/'), then the one
+    '/' before it; the same SQL on SQLite and PostgreSQL.
+    """
+    upto_slash = func.rtrim(name, func.replace(name, "/", ""))
+    return case((upto_slash == "", ""), else_=func.substr(upto_slash, 1, func.length(upto_slash) - 1))
+
+
 def listed(text_column: ColumnElement, value: ColumnElement | str) -> ColumnElement:
     """SQL: ``value`` is one of the comma-separated items of ``text_column`` (e.g. special categories)."""
     haystack = "," + func.coalesce(text_column, "") + ","

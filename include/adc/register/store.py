@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 
 from adc.model import ObservedDataset, ScopeOutcome
+from adc.register import markings
 from adc.register.db import exclusive
 from adc.register.sqlfn import json_length
 from adc.register.tables import harvest_run, harvest_scope, observation, observed_dataset
@@ -250,8 +251,13 @@ def _refresh_unchanged(conn: Connection, run_id: str, at: datetime) -> int:
 
 
 def _add_versions(conn: Connection, run_id: str, at: datetime, *, unchanged: int) -> int:
-    """3. New versions for new and changed datasets; returns how many."""
+    """3. New versions for new and changed datasets, each with the marking of the assets covering it
+    (adc.register.markings); returns how many."""
     no_current = ~exists().where(_CURRENT, _SAME_DATASET)
+    staged = ob.alias("staged")
+    covering = markings.covering(select(staged.c.namespace, staged.c.name).where(
+        staged.c.run_id == run_id, ~exists().where(_CURRENT, od.c.namespace == staged.c.namespace,
+                                                   od.c.name == staged.c.name)))
     rec = ob.c.record
     conn.execute(
         insert(od).from_select(
@@ -260,7 +266,7 @@ def _add_versions(conn: Connection, run_id: str, at: datetime, *, unchanged: int
                 "classification", "personal_data", "special_categories", "criminal_offence_data",
                 "schema_status", "tags", "retention_kind", "retention_active", "symlinks", "content_hash", "record",
                 "object_count", "size_bytes", "first_seen_run", "first_seen_at", "last_seen_run",
-                "last_seen_at", "gone", "organisation", "marking",
+                "last_seen_at", "gone", "organisation", "marking", "covering_marking",
             ],
             select(
                 ob.c.namespace,
@@ -292,7 +298,11 @@ def _add_versions(conn: Connection, run_id: str, at: datetime, *, unchanged: int
                 literal(False),
                 rec["organisation"].as_string(),
                 rec["marking"].as_string(),
-            ).where(_staged(run_id), no_current),
+                covering.c.marking,
+            )
+            .select_from(ob.outerjoin(covering, and_(covering.c.namespace == ob.c.namespace,
+                                                     covering.c.name == ob.c.name)))
+            .where(_staged(run_id), no_current),
         )
     )
     # INSERT ... SELECT has no portable rowcount: what was inserted is what was not unchanged

@@ -167,6 +167,9 @@ observed_dataset = Table(
     Column("gone", Boolean, nullable=False, server_default=text("false")),  # absent from a complete listing
     Column("organisation", String(40)),  # its source's; NULL: the department (docs/organisations.md)
     Column("marking", String(40)),  # GSCP; NULL: OFFICIAL
+    # the strongest security_classification of the assets whose locations cover it (adc.register.markings);
+    # NULL: none. The visibility rule reads the stronger of the two.
+    Column("covering_marking", String(40)),
     # the full ObservedDataset.to_dict(), last: SQLite then reads every other column without it
     Column("record", Json, nullable=False),
 )

@@ -117,6 +117,8 @@ def question(conn: Connection, row: dict[str, Any], team: tuple[str, ...]) -> Qu
     elif row["asset_id"]:
         prefill = {"asset_id": row["asset_id"]}
     linked = only_a_link()
+    if linked:  # the form's values show in Required Actions too: only an opaque asset id stays
+        prefill = {key: value for key, value in prefill.items() if key == "asset_id"}
     return {
         "finding_id": row["finding_id"],
         "subject": f"Triage finding {row['finding_id']} ({row['severity']})" if linked else

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, or_, select
 
 from adc.markdown import inert
+from adc.model import GSCP
 from adc.register.tables import asset, asset_location, observed_dataset
 from adc.ropa.forms import ACKNOWLEDGE, APPROVE, CHANGE, CONFIRM, ESCALATE, REJECT, RETIRE
 from adc.ropa.tables import ICO_TEMPLATE, review, review_step
@@ -87,7 +88,7 @@ def _datasets_at(conn: Connection, locations: list[dict[str, Any]]) -> list[dict
 
     query = (
         select(od.c.namespace, od.c.name, od.c.format, od.c.classification, od.c.special_categories, od.c.gone,
-               od.c.last_seen_at, od.c.kind)
+               od.c.last_seen_at, od.c.kind, od.c.marking, od.c.covering_marking)
         .where(od.c.valid_to.is_(None), or_(*(under(loc) for loc in locations)))
         .order_by(od.c.namespace, od.c.name)
     )
@@ -122,11 +123,25 @@ def earlier_attempts(conn: Connection, review_id: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- packs
 
 
+class OwnerPack(NamedTuple):
+    text: str
+    marking: str  # the strongest marking of what it shows: its linked assets and their datasets
+
+
+def marking_of(assets: list[dict[str, Any]]) -> str:
+    """The strongest GSCP marking among assets (as assets_with_datasets gives them) and their datasets."""
+    markings = [a.get("security_classification") for a in assets] + [
+        m for a in assets for d in a["datasets"] for m in (d["marking"], d["covering_marking"])]
+    return max((m for m in markings if m in GSCP), key=GSCP.index, default=GSCP[0])
+
+
 def owner_pack(
     conn: Connection, activity: dict[str, Any], *, review_id: str, reasons: list[str],
     findings: list[dict[str, Any]], deadline: datetime | None, team: tuple[str, ...],
-) -> str:
-    """The pack for the owner's review of one activity."""
+) -> OwnerPack:
+    """The pack for the owner's review of one activity, and its marking: an activity is OFFICIAL, but
+    the assets it links to may be marked higher, and the pack shows them."""
+    assets = assets_with_datasets(conn, activity["linked_assets"])
     lines = [f"## Review of {md(activity['activity_id'])} {md(activity['name'])}", ""]
     lines += ["**Why now:**", *[f"- {md(r)}" for r in reasons or ["a review of this activity is open"]], ""]
     if deadline is not None:
@@ -135,7 +150,7 @@ def owner_pack(
     # what changed first, the record itself last, the instructions next to the form below the pack
     lines += _attempts_section(earlier_attempts(conn, review_id))
     lines += _findings_section(findings)
-    lines += _assets_section(assets_with_datasets(conn, activity["linked_assets"]))
+    lines += _assets_section(assets)
     lines += _previous_section(previous_review(conn, activity["activity_id"]), activity)
     lines += record_section(activity)
     lines += [
@@ -150,7 +165,7 @@ def owner_pack(
         "---",
         f"Review {md(review_id)}. ADC stores this pack and its SHA-256 as the evidence shown.",
     ]
-    return "\n".join(lines) + "\n"
+    return OwnerPack("\n".join(lines) + "\n", marking_of(assets))
 
 
 def record_section(activity: dict[str, Any]) -> list[str]:

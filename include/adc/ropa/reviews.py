@@ -113,7 +113,7 @@ def ask_owner(
                             deadline=deadline, team=team)
     return _add_step(conn, review_id, "owner", assigned=[activity["owner"]], follows=None, at=at, deadline=deadline,
                      subject=f"Review {activity['activity_id']} {activity['name']}: {_short_reason(item, current)}",
-                     pack=pack, place=place)
+                     pack=pack.text, marking=pack.marking, place=place)
 
 
 def ask_approval(
@@ -169,7 +169,7 @@ def reviewed_activity(conn: Connection, current: Mapping[str, Any]) -> dict[str,
 
 def _add_step(
     conn: Connection, review_id: str, kind: str, *, assigned: list[str], follows: str | None, at: datetime,
-    deadline: datetime | None, subject: str, pack: str, place: dict[str, Any],
+    deadline: datetime | None, subject: str, pack: str, place: dict[str, Any], marking: str | None = None,
 ) -> dict[str, Any]:
     """A new question (step); ``place`` says where Airflow asks it: dag_id, dag_run_id, task_id, map_index."""
     attempt = 1 + (conn.execute(select(func.max(review_step.c.attempt)).where(
@@ -179,7 +179,7 @@ def _add_step(
         "follows": follows, "assigned_to": assigned, "subject": subject[:500], "pack": pack,
         "pack_sha256": packs.sha256(pack), "issued_at": at, "deadline": deadline, "dag_id": place["dag_id"],
         "dag_run_id": place["dag_run_id"], "task_id": place["task_id"], "map_index": place["map_index"],
-        "status": "pending",
+        "status": "pending", "marking": marking,
     }
     conn.execute(insert(review_step).values(**row))
     return row

@@ -151,6 +151,7 @@ review_step = Table(
     Column("recorded_at", UTCDateTime),
     # the task ended with no answer in Airflow's record (marked by hand): its state and who changed it
     Column("ended_without_answer", Json),
+    Column("marking", String(40)),  # GSCP: the strongest of what its pack shows; NULL: OFFICIAL
 )
 Index("ix_review_step_review_id", review_step.c.review_id)
 Index("ix_review_step_dag_run_id", review_step.c.dag_run_id)

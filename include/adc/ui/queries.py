@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Connection, String, and_, case, cast, func
 from adc.config import Settings
 from adc.errors import AdcError
 from adc.naming import DatasetId, LocationError, parse_location
+from adc.organisations import load_organisations
 from adc.register import GSCP, KINDS, LIVE, SEVERITIES, STATUSES, history
 from adc.register.findings import counts
 from adc.register.findings import get as get_finding
@@ -604,3 +605,23 @@ def review_step_pack(conn: Connection, visible: Visible, step_id: str) -> dict[s
         select(review_step, review.c.activity_id).join(review, review.c.review_id == review_step.c.review_id)
         .where(review_step.c.step_id == step_id, visible.review_steps)).mappings().first()
     return dict(row) if row else None
+
+
+def counts_of(conn: Connection, visible: Visible) -> dict[str, int]:
+    """How many assets (not retired), current datasets, live findings and processing activities
+    ``visible`` holds: a sealed unit's counts, for the organisation above it where it shares them."""
+    def count(table, *where: ColumnElement[bool]) -> int:
+        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+
+    return {"assets": count(asset, visible.assets, asset.c.status != "retired"),
+            "datasets": count(observed_dataset, visible.datasets, observed_dataset.c.valid_to.is_(None),
+                              observed_dataset.c.gone.is_(False)),
+            "live findings": count(finding, visible.findings, finding.c.status.in_(LIVE)),
+            "activities": count(processing_activity, visible.activities)}
+
+
+def shared_counts(conn: Connection, visible: Visible) -> dict[str, dict[str, int]]:
+    """The counts of each sealed organisation that shares them with one the reader sees (organisations.yaml
+    ``shares_counts``), by its name: nothing else of it."""
+    return {name: counts_of(conn, Visible.of(view, None))
+            for name, view in load_organisations().counted(visible.viewer).items()}

@@ -152,3 +152,24 @@ def test_a_dataset_is_marked_at_least_as_its_asset_is(tmp_path, moto, monkeypatc
     engine.dispose()
     assert "s3://dept-stats" not in _seen(env, "victor")
     assert "s3://dept-stats" in _seen(env, "dana")  # cleared to SECRET
+
+
+def test_a_shared_harvest_never_proves_a_sealed_units_bucket_absent(tmp_path, moto, monkeypatch):
+    """The sealed unit's source would list psu-watch; a run without that source cannot say it is gone,
+    even when another source's complete listing (include "*") lacks it."""
+    env = setup(tmp_path, moto, SOURCES.replace('include: ["dept-*"]', 'include: ["*"]'))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert adc("register", "migrate", env=env).returncode == 0
+    engine = make_engine(env["ADC_REGISTER_URL"])
+    record = assets.AssetRecord("IA-0009", {"name": "Watch list", "organisation": "psu"},
+                                locations=[("s3://psu-gone", naming.parse_location("s3://psu-gone"))])
+    with engine.begin() as conn:
+        assets.create(conn, record, actor="test", cause_kind="import", cause=None)
+    planned = runner.plan_run("manual__1", requested=None, scheduled_at=None)
+    assert {unit["source"] for unit in planned["units"]} == {"dept"}
+    for unit in planned["units"]:
+        runner.run_planned_unit(unit, "manual__1")
+    summary = runner.finish_planned_run("manual__1", planned["units"], planned["errors"])
+    assert summary["coverage"]["absent"] == 0
+    engine.dispose()

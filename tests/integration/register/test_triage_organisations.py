@@ -43,6 +43,8 @@ def test_a_sealed_units_finding_goes_to_its_own_team_with_only_a_link(sealed_ass
     assert question["assigned_users"] == [{"id": "sam", "name": "sam"}]
     assert question["subject"] == f"Triage finding {fid} (high)"
     assert f"(/adc/findings/{fid})" in question["body"] and "IA-0031" not in question["body"]
+    # the form's prefilled values show in Required Actions too: no location, no name, only an asset's id
+    assert all(set(q["params"]) <= {"asset_id"} for q in asked) and "s3://" not in str(asked)
     assert all(q["assigned_users"] == [{"id": "dana", "name": "dana"}] for q in asked if q is not question)
 
     with pytest.raises(triage.TriageRefused, match="dana is not in the data protection team"):

@@ -13,11 +13,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
+from adc import naming
 from adc.cli import main
 from adc.errors import ImportFileError
-from adc.register import history
-from adc.ropa import activities, exports
-from adc.ropa.tables import ICO_HEADINGS, processing_activity, review
+from adc.register import assets, history
+from adc.ropa import activities, exports, packs
+from adc.ropa.tables import ICO_HEADINGS, activity_asset, processing_activity, review
 from tests.integration.register.test_register_organisations import declare_organisations
 from tests.support.organisations import undeclare
 
@@ -163,3 +164,21 @@ def test_show_pack_and_due_as_a_person_treat_a_hidden_activity_as_one_that_does_
                         (user, command, activity_id)
         code, out, _ = run(capsys, "ropa", "due", "--json", "--on", "2030-01-01", *(("--as", user) if user else ()))
         assert code == 0 and sorted(item["activity_id"] for item in json.loads(out)) == expected, user
+
+
+def test_a_pack_showing_an_asset_marked_above_the_readers_clearance_is_not_shown_to_them(organised, capsys):
+    """PA-101 is the department's (OFFICIAL), but it links a SECRET asset: its pack is SECRET."""
+    record = assets.AssetRecord("IA-0009", {"name": "Watch list", "security_classification": "SECRET"},
+                                locations=[("s3://dept-watch", naming.parse_location("s3://dept-watch"))])
+    with organised.begin() as conn:
+        assets.create(conn, record, actor="test", cause_kind="import", cause=None)
+        conn.execute(insert(activity_asset).values(activity_id="PA-101", asset_id="IA-0009"))
+        activity = activities.get(conn, "PA-101")
+        assert packs.owner_pack(conn, activity, review_id="r", reasons=[], findings=[], deadline=None,
+                                team=()).marking == "SECRET"
+    code, out, err = run(capsys, "ropa", "pack", "PA-101", "--as", "victor")  # cleared to OFFICIAL-SENSITIVE
+    assert code == 2 and "marked SECRET" in err and "Watch list" not in out + err
+    code, out, _ = run(capsys, "ropa", "show", "PA-101", "--as", "victor")  # the activity itself is his to see
+    assert code == 0 and "PA-101" in out
+    code, out, _ = run(capsys, "ropa", "pack", "PA-101")
+    assert code == 0 and "Watch list" in out

@@ -329,6 +329,26 @@ def test_activities_reviews_and_evidence_show_only_what_one_may_see(estate, user
         assert page.get(f"/adc/evidence/{estate.steps[activity_id]}").status_code == 200
 
 
+def test_a_pack_marked_above_ones_clearance_reads_as_one_that_does_not_exist(estate):
+    """An owner's pack shows the activity's linked assets: one marked SECRET is SECRET, whatever the
+    activity (adc.ropa.packs.marking_of). victor and carol see PA-002 but not that pack; dana does."""
+    review_id = estate.steps["PA-002"].rsplit("/", 2)[0]
+    step_id, pack = f"{review_id}/owner/2", "# Review of PA-002, with a SECRET asset\n"
+    with estate.engine.begin() as conn:
+        conn.execute(insert(review_step).values(
+            step_id=step_id, review_id=review_id, kind="owner", attempt=2, assigned_to=["frank"],
+            subject="Review PA-002", pack=pack, pack_sha256=hashlib.sha256(pack.encode()).hexdigest(),
+            issued_at=datetime.now(UTC), status="superseded", marking="SECRET"))
+    try:
+        assert estate.client("dana").get(f"/adc/evidence/{step_id}").status_code == 200
+        for user in ("victor", "carol"):
+            _as_if_missing(estate.client(user), "/adc/evidence/{}", step_id, "PA-999/2001-01-01/owner/1")
+            assert estate.client(user).get(f"/adc/evidence/{estate.steps['PA-002']}").status_code == 200
+    finally:
+        with estate.engine.begin() as conn:
+            conn.execute(review_step.delete().where(review_step.c.step_id == step_id))
+
+
 def test_a_linked_asset_one_may_not_see_reads_as_one_the_register_does_not_hold(estate):
     victor = estate.client("victor").get("/adc/activities/PA-001").text
     assert re.search(r'IA-0008 <span class="tag bad">not in the register</span>', victor)
@@ -336,6 +356,23 @@ def test_a_linked_asset_one_may_not_see_reads_as_one_the_register_does_not_hold(
 
 
 # --------------------------------------------------------------------------- the dashboard
+
+
+def test_a_sealed_unit_that_shares_its_counts_shows_them_and_nothing_else_to_the_organisation_above(
+        estate, tmp_path, monkeypatch):
+    for user in PEOPLE:  # the file as the module declares it: the sealed unit shares nothing
+        assert estate.client(user, bearer=True).get("/adc/api/dashboard").json()["shared_counts"] == {}
+    sharing = tmp_path / "organisations.yaml"
+    sharing.write_text(ORGANISATIONS.replace("sealed: true}", "sealed: true, shares_counts: true}"))
+    monkeypatch.setenv("ADC_ORGANISATIONS", str(sharing))
+    counts = {"Protective Security Unit": {"assets": 3, "datasets": 2, "live findings": 2, "activities": 1}}
+    for user in ("dana", "victor"):  # the department, above the unit, whatever their clearance
+        assert estate.client(user, bearer=True).get("/adc/api/dashboard").json()["shared_counts"] == counts
+        page = estate.client(user).get("/adc/").text
+        assert "Sealed organisations: counts only" in page and "Protective Security Unit" in page
+        assert not [secret for secret in SECRETS if secret in page]
+    for user in ("carol", "alice", "admin"):  # the agency is not above it; alice stands in it; admin is nobody
+        assert estate.client(user, bearer=True).get("/adc/api/dashboard").json()["shared_counts"] == {}
 
 
 @pytest.mark.parametrize("user", PEOPLE)
@@ -522,7 +559,7 @@ VISIBILITY_TESTS: dict[tuple[str, str], Callable[..., None]] = {
         test_a_finding_someone_may_not_see_answers_404_and_cannot_be_acknowledged,
     ("GET", "/activities"): test_activities_reviews_and_evidence_show_only_what_one_may_see,
     ("GET", "/activities/{activity_id}"): test_activities_reviews_and_evidence_show_only_what_one_may_see,
-    ("GET", "/evidence/{step_id:path}"): test_activities_reviews_and_evidence_show_only_what_one_may_see,
+    ("GET", "/evidence/{step_id:path}"): test_a_pack_marked_above_ones_clearance_reads_as_one_that_does_not_exist,
     ("GET", "/downloads"): test_routes_without_register_data_show_nothing_of_anyone,
     ("GET", "/download/register.{fmt}"): test_downloads_hold_only_what_one_may_see,
     ("GET", "/download/ropa.{fmt}"): test_downloads_hold_only_what_one_may_see,

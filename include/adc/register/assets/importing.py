@@ -36,7 +36,7 @@ from adc.errors import ConfigError, ImportFileError
 from adc.model import SPECIAL_CATEGORIES, parse_marking
 from adc.naming import DatasetId, LocationError, parse_location
 from adc.organisations import Organisations, load_organisations
-from adc.register import DISPOSAL_ACTIONS, history
+from adc.register import DISPOSAL_ACTIONS, history, markings
 from adc.register.assets.columns import COLUMNS, STATUSES, AssetRecord, Column
 from adc.register.assets.store import by_id, change, create
 from adc.register.db import exclusive
@@ -350,25 +350,30 @@ def parse_file(path: str | Path, settings: Settings | None = None) -> list[Asset
 def import_records(
     engine: Engine, records: list[AssetRecord], *, actor: str, cause_kind: str = "import", cause: str | None = None
 ) -> ImportResult:
-    """Apply validated records in one transaction: create new assets, change what differs, keep the rest."""
+    """Apply validated records in one transaction: create new assets, change what differs, keep the rest.
+    The datasets under the locations of a new or reclassified asset, or one that moved, take its marking
+    in the same transaction (adc.register.markings)."""
     result = ImportResult()
+    stale: set[DatasetId] = set()
     with engine.begin() as conn:
         exclusive(conn, "register")
         existing = by_id(conn, [r.asset_id for r in records])
         for record in records:
             before = existing.get(record.asset_id)
             if before is None:
-                create(conn, record, actor=actor, cause_kind=cause_kind, cause=cause)
+                create(conn, record, actor=actor, cause_kind=cause_kind, cause=cause, stale=stale)
                 result.created += 1
                 continue
             changes = change(conn, record.asset_id, values=record.values, locations=record.locations,
-                             status=record.status, actor=actor, cause_kind=cause_kind, cause=cause, current=before)
+                             status=record.status, actor=actor, cause_kind=cause_kind, cause=cause, current=before,
+                             stale=stale)
             if not changes:
                 result.unchanged += 1
             elif changes.get("status", [None, None])[1] == "retired":
                 result.retired += 1
             else:
                 result.updated += 1
+        markings.refresh(conn, under=stale)
     return result
 
 

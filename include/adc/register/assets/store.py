@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from adc.errors import AdcError
 from adc.naming import DatasetId
-from adc.register import history
+from adc.register import history, markings
 from adc.register.assets.columns import VALUE_COLUMNS, AssetRecord
 from adc.register.store import EVERYTHING, now
 from adc.register.tables import asset, asset_location
@@ -64,13 +64,31 @@ class AssetError(AdcError):
     """A change to an asset that cannot be made (unknown id, already exists, retired...)."""
 
 
-def create(conn: Connection, record: AssetRecord, *, actor: str, cause_kind: str, cause: str | None) -> None:
-    """Add a new asset and its locations, with a "created" history row (inside the caller's transaction)."""
+def _identities(conn: Connection, asset_id: str) -> list[DatasetId]:
+    return [DatasetId(row.namespace, row.name) for row in conn.execute(
+        select(asset_location.c.namespace, asset_location.c.name).where(asset_location.c.asset_id == asset_id))]
+
+
+def _marked_under(conn: Connection, locations: Iterable[DatasetId], stale: set[DatasetId] | None) -> None:
+    """The datasets under ``locations`` take their covering assets' marking again (adc.register.markings):
+    now, or, given ``stale``, when the caller refreshes what it collected there (an import, once)."""
+    if stale is None:
+        markings.refresh(conn, under=set(locations))
+    else:
+        stale.update(locations)
+
+
+def create(conn: Connection, record: AssetRecord, *, actor: str, cause_kind: str, cause: str | None,
+           stale: set[DatasetId] | None = None) -> None:
+    """Add a new asset and its locations, with a "created" history row (inside the caller's transaction).
+    The datasets under its locations take its classification (``stale``: see ``_marked_under``)."""
     at = now()
     status = "retired" if record.status == "retired" else "active"
     conn.execute(insert(asset).values(asset_id=record.asset_id, **record.values, status=status,
                                       created_at=at, updated_at=at))
     _insert_locations(conn, record.asset_id, record.locations)
+    if record.values.get("security_classification") is not None:
+        _marked_under(conn, (identity for _, identity in record.locations), stale)
     changes = history.diff({}, record.values)
     if record.locations:
         changes["location"] = [None, record.uris]
@@ -100,12 +118,15 @@ def change(
     cause: str | None,
     reason: str | None = None,
     current: Mapping[str, Any] | None = None,
+    stale: set[DatasetId] | None = None,
 ) -> dict[str, list[Any]]:
     """Apply what differs from the asset as it is; one history row naming the actor and cause.
 
     ``locations`` replaces the asset's locations (None keeps them); ``status`` "retired" retires,
     "active" reinstates a retired asset, anything else keeps the status (missing belongs to
-    reconciliation). Returns the changes ({} when there were none: nothing is written).
+    reconciliation). A new classification or new locations change the marking of the datasets under
+    its locations, before and after (``stale``: see ``_marked_under``). Returns the changes ({} when
+    there were none: nothing is written).
     """
     before = current if current is not None else get(conn, asset_id)
     if before is None:
@@ -130,10 +151,16 @@ def change(
         row["status"] = new_status
         if new_status == "active":
             row["missing_since"] = None
+    # an unclassified asset marks nothing, wherever it is
+    remarked = "security_classification" in changes or (
+        "location" in changes and before.get("security_classification") is not None)
+    was_under = _identities(conn, asset_id) if remarked else []
     conn.execute(update(asset).where(asset.c.asset_id == asset_id).values(**row, updated_at=at))
     if "location" in changes:
         conn.execute(delete(asset_location).where(asset_location.c.asset_id == asset_id))
         _insert_locations(conn, asset_id, locations or [])
+    if remarked:
+        _marked_under(conn, [*was_under, *(identity for _, identity in locations or [])], stale)
     action = {"retired": "retired", "active": "reinstated"}.get(new_status, "updated") if "status" in changes \
         else "updated"
     if reason:

@@ -42,6 +42,7 @@ def dashboard(request: Request, visible: VisibleDep):
             "findings": queries.finding_summary(conn, visible),
             "reviews": queries.review_summary(conn, visible, request.app.state.today()),
             "coverage": [p.__dict__ | {"share": p.share} for p in queries.coverage_history(conn, visible)],
+            "shared_counts": queries.shared_counts(conn, visible),
         })
 
 

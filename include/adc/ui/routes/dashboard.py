@@ -25,10 +25,11 @@ def dashboard(request: Request, visible: VisibleDep):
         reviews = queries.review_summary(conn, visible, today)
         coverage = queries.coverage_history(conn, visible)
         latest = queries.latest_reconciliation(conn)
+        shared = queries.shared_counts(conn, visible)
     open_by_kind = sorted(findings["open"].items(),
                           key=lambda item: [-item[1].get(s, 0) for s in SEVERITIES] + [item[0]])
     return render(
-        request, "dashboard.html", summary=summary, findings=findings, reviews=reviews, latest=latest,
+        request, "dashboard.html", summary=summary, findings=findings, reviews=reviews, latest=latest, shared=shared,
         coverage=coverage[-1] if coverage else None,
         charts={
             "status": charts.single(list(summary["by_status"].items()),
