@@ -84,7 +84,11 @@ def test_a_mass_absence_waits_for_the_data_protection_team_and_approve_marks_the
     ti = detail["task_instance"]
     assert [u["id"] for u in detail["assigned_users"]] == ["dana", "erin"]
     assert detail["subject"] == "Mark assets missing after a mass absence?"
-    assert f"`{harvest}`" in detail["body"] and "source **dcr-prod**" in detail["body"]  # ADC's question, resolved
+    # the demo declares organisations: the question names no source, and links to the findings that do
+    assert "](/adc/findings?kind=absence_withheld)" in detail["body"] and "dcr-prod" not in detail["body"]
+    withheld = airflow.request("dana", "GET", f"{airflow.api_url}/adc/api/findings",
+                               params={"kind": "absence_withheld"})
+    assert "dcr-prod" in withheld.text, withheld.text[:500]
     assert _statuses(airflow.engine) == dict.fromkeys(GHOSTS, "active")  # nothing marked missing yet
 
     def answer(user: str, option: str):

@@ -28,8 +28,11 @@ USERS = {
     "dana": "op",  # Data Protection Officer
     "erin": "op",  # Deputy DPO: the second pair of eyes
     "victor": "viewer",  # internal auditor, read only
+    "nadia": "user",  # a department analyst, cleared to OFFICIAL-SENSITIVE only
+    "kemi": "user",  # the Civic Registration Agency's asset owner: PA-008
+    "sam": "user",  # the Protective Security Unit's data protection officer: PA-009 (a sealed unit)
 }
-DATA_PROTECTION_TEAM = ("dana", "erin")
+# Where each works, how far they are cleared and who protects data where: data/organisations.yaml.
 # ADC's own account, read only: it reads Airflow's audit log (who ended a review task by hand) through
 # the connection adc_airflow_api. Its password is random, in the passwords file and that connection.
 AUDIT_READER = "adc-audit"

@@ -6,6 +6,11 @@ two DynamoDB tables, the RDS instance, the tag conventions, and the planted inco
 eleventh bucket, dcr-prod-legal-holds, is registered but closed to the harvester's IAM user: the
 demo's "unreadable bucket".
 
+Two more accounts hold the rest of the department (docs/organisations.md): the Civic Registration
+Agency's, with two buckets (one SECRET), and the sealed Protective Security Unit's, with two SECRET
+buckets. The harvester reaches both through a role it assumes there (``adc-harvester``, the same
+read-only policy).
+
 The generated values are synthetic (see people.py); seeding is deterministic.
 """
 
@@ -26,7 +31,10 @@ from adc.demo.files import encode
 from adc.demo.people import CONDITIONS, ETHNICITY, ORIENTATION, RELIGION, Faker
 
 REGION = "eu-west-2"
-ACCOUNT = "123456789012"  # moto's default account
+ACCOUNT = "123456789012"  # moto's default account: the department's
+AGENCY_ACCOUNT = "210987654321"  # the Civic Registration Agency's own account
+SEALED_ACCOUNT = "310987654321"  # the Protective Security Unit's (sealed) account
+HARVESTER_ROLE = "adc-harvester"  # the role the harvester assumes in the other accounts
 DAYS = [date(2024, 5, 1) + timedelta(days=i) for i in range(3)]
 UNREADABLE_BUCKET = "dcr-prod-legal-holds"
 GHOST_BUCKET = "dcr-prod-legacy-registry-index"  # in the register, not in the estate
@@ -54,6 +62,7 @@ class Bucket:
     lifecycle_days: int | None = None  # expiry applied by the retention schedule
     versioning: bool = True
     kms: bool = False
+    account: str = ACCOUNT
 
 
 def _tags(asset: str, owner: str, marking: str, personal: bool, retention: str | None, activity: str | None,
@@ -168,6 +177,27 @@ def legal_hold_rows(f: Faker, day: date) -> list[dict[str, Any]]:
     return [{"matter_id": f"LH{i:03d}", "custodian": f.name(), "held_since": day.isoformat()} for i in range(5)]
 
 
+def civil_record_rows(f: Faker, day: date) -> list[dict[str, Any]]:
+    return [{"record_id": f"CR-{day:%Y%m%d}-{i:04d}", "full_name": f.name(), "dob": f.dob(),
+             "event_type": f.choice(["birth", "marriage", "death"]), "registered_on": day.isoformat()}
+            for i in range(ROWS_PER_FILE)]
+
+
+def fraud_referral_rows(f: Faker, day: date) -> list[dict[str, Any]]:
+    return [{"referral_id": f"FR-{day:%Y%m%d}-{i:03d}", "subject_name": f.name(), "ni_number": f.nino(),
+             "referred_on": day.isoformat(), "status": f.choice(["open", "closed"])} for i in range(4)]
+
+
+def vetting_rows(f: Faker, day: date) -> list[dict[str, Any]]:
+    return [{"vetting_id": f"V-{day:%Y%m%d}-{i:03d}", "candidate_name": f.name(), "dob": f.dob(),
+             "level": f.choice(["SC", "DV"]), "decided_on": day.isoformat()} for i in range(4)]
+
+
+def monitoring_rows(f: Faker, day: date) -> list[dict[str, Any]]:
+    return [{"event_ts": f.timestamp(day), "user_id": f"U{f.int(100, 999)}", "client_ip": f.ip(),
+             "action": f.choice(["login", "download", "print"])} for _ in range(ROWS_PER_FILE)]
+
+
 # --------------------------------------------------------------------------- the buckets
 
 
@@ -227,7 +257,26 @@ BUCKETS: list[Bucket] = [
     Bucket(UNREADABLE_BUCKET,
            _tags("IA-0050", "legal-services", "OFFICIAL-SENSITIVE", True, "RS-LH", None),
            [Dataset(["holds/matters.csv"], "csv", legal_hold_rows)], kms=True),
+    # the agency, in its own account (harvested through an assumed role): one bucket SECRET
+    Bucket("cra-prod-civil-records",
+           _tags("IA-0101", "kemi", "OFFICIAL-SENSITIVE", True, "RS-01", "PA-008", custodian="cra-records-team"),
+           [Dataset(_daily("registrations/registered_on={d:%Y-%m-%d}/part-0000.parquet"), "parquet",
+                    civil_record_rows)], lifecycle_days=2192, kms=True, account=AGENCY_ACCOUNT),
+    Bucket("cra-prod-fraud-referrals",
+           _tags("IA-0102", "kemi", "SECRET", True, "RS-01", "PA-008", custodian="cra-counter-fraud"),
+           [Dataset(["referrals/referrals-0001.csv"], "csv", fraud_referral_rows)], lifecycle_days=2192, kms=True,
+           account=AGENCY_ACCOUNT),
+    # the sealed unit, in its own account: nothing of it may be seen outside it
+    Bucket("psu-prod-vetting-casefiles",
+           _tags("IA-0201", "sam", "SECRET", True, "RS-01", "PA-009", custodian="psu-vetting"),
+           [Dataset(["casefiles/vetting-0001.csv"], "csv", vetting_rows)], lifecycle_days=2192, kms=True,
+           account=SEALED_ACCOUNT),
+    Bucket("psu-prod-protective-monitoring",
+           _tags("IA-0202", "sam", "SECRET", True, "RS-10", "PA-009", custodian="psu-monitoring"),
+           [Dataset(_daily("events/{d:%Y}/{d:%m}/{d:%d}/events-0000.jsonl"), "jsonl", monitoring_rows)],
+           lifecycle_days=400, kms=True, account=SEALED_ACCOUNT),
 ]
+OTHER_ACCOUNTS = (AGENCY_ACCOUNT, SEALED_ACCOUNT)
 
 # --------------------------------------------------------------------------- Glue
 
@@ -384,7 +433,7 @@ CASEWORK_DDL = [
 # --------------------------------------------------------------------------- seeding
 
 
-def client(service: str, endpoint_url: str, **credentials: str):
+def client(service: str, endpoint_url: str, **credentials: str) -> Any:
     credentials = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, **credentials)
 
@@ -470,6 +519,10 @@ def create_harvester(iam, *, deny_buckets: list[str]) -> dict[str, str]:
         iam.put_user_policy(UserName=HARVESTER_USER, PolicyName="owned-by-legal-services", PolicyDocument=json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": resources}]}))
+    iam.put_user_policy(UserName=HARVESTER_USER, PolicyName="assume-the-harvester-role", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                       "Resource": [f"arn:aws:iam::{a}:role/{HARVESTER_ROLE}" for a in OTHER_ACCOUNTS]}]}))
     key = iam.create_access_key(UserName=HARVESTER_USER)["AccessKey"]
     return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
 
@@ -491,8 +544,11 @@ def seed(endpoint_url: str, *, enforce_iam: bool = False, seed_value: int = 2024
     (returned) carry only docs/iam-policy.json, and dcr-prod-legal-holds is closed to it.
     """
     faker = Faker(seed_value)
-    s3 = client("s3", endpoint_url)
-    objects = sum(seed_bucket(s3, bucket, faker) for bucket in BUCKETS)
+    keys = {account: _acting_in(endpoint_url, account) for account in (ACCOUNT, *OTHER_ACCOUNTS)}
+    s3 = {account: client("s3", endpoint_url, **credentials) for account, credentials in keys.items()}
+    objects = sum(seed_bucket(s3[bucket.account], bucket, faker) for bucket in BUCKETS)
+    for account in OTHER_ACCOUNTS:
+        create_harvester_role(client("iam", endpoint_url, **keys[account]))
     glue_tables = seed_glue(client("glue", endpoint_url))
     dynamo_tables = seed_dynamodb(client("dynamodb", endpoint_url), faker)
     rds_instances = seed_rds(client("rds", endpoint_url))
@@ -501,6 +557,27 @@ def seed(endpoint_url: str, *, enforce_iam: bool = False, seed_value: int = 2024
         harvester = create_harvester(client("iam", endpoint_url), deny_buckets=[UNREADABLE_BUCKET])
         enforce_iam_now(endpoint_url)
     return SeedResult(len(BUCKETS), objects, glue_tables, dynamo_tables, rds_instances, harvester)
+
+
+def _acting_in(endpoint_url: str, account: str) -> dict[str, str]:
+    """Credentials that act in ``account``: moto puts what an assumed role's session creates in the
+    role's account, so the agency's and the sealed unit's buckets live apart from the department's."""
+    if account == ACCOUNT:
+        return {}
+    credentials = client("sts", endpoint_url).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/estate-admin", RoleSessionName="seed")["Credentials"]
+    return {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"]}
+
+
+def create_harvester_role(iam) -> None:
+    """In another account: the role the department's harvester assumes, holding the same read-only policy."""
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/{HARVESTER_USER}"},
+        "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName=HARVESTER_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName=HARVESTER_ROLE, PolicyName="adc-harvester-read-only",
+                        PolicyDocument=json.dumps(harvester_policy()))
 
 
 def enforce_iam_now(endpoint_url: str) -> None:

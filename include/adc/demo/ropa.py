@@ -54,8 +54,9 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
     with environment(env):
         reviews = _Reviews(api, timeout)
         run_id = reviews.latest_run()
-        asked = {a: reviews.wait_for_step(a) for a in ("PA-001", "PA-003", "PA-004", "PA-006")}
-        owners = {"PA-001": "alice", "PA-003": "carol", "PA-004": "carol", "PA-006": "frank"}
+        owners = {"PA-001": "alice", "PA-003": "carol", "PA-004": "carol", "PA-006": "frank",
+                  "PA-008": "kemi", "PA-009": "sam"}  # PA-008: the agency's; PA-009: the sealed unit's
+        asked = {a: reviews.wait_for_step(a) for a in owners}
         for activity_id, step in asked.items():
             ok = step is not None and step["assigned_to"] == [owners[activity_id]]
             subject = step["subject"] if step else "not asked"
@@ -66,8 +67,8 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
         steps = {a: step for a, step in asked.items() if step is not None}
         if len(steps) < len(asked):
             return
-        as_user = {user: Api(api.base_url, user, password_for(user)) for user in ("alice", "bob", "carol", "dana",
-                                                                                  "erin")}
+        as_user = {user: Api(api.base_url, user, password_for(user))
+                   for user in ("alice", "bob", "carol", "dana", "erin", "kemi", "sam", "nadia")}
 
         def answer(user: str, step: dict, option: str, **params) -> int:
             path = (f"/dags/{DAG_ID}/dagRuns/{step['dag_run_id']}/taskInstances/{step['task_id']}/"
@@ -79,6 +80,12 @@ def stage(report, api, env: dict[str, str], demo, *, timeout: float) -> None:
         status = answer("alice", steps["PA-001"], CONFIRM, comment="Checked with the casework team; IA-0042 is being "
                         "retired from the register.")
         report.check(status == 200, f"alice confirms PA-001 (HTTP {status})")
+        status = answer("kemi", steps["PA-008"], CONFIRM, comment="The agency's registrations are as recorded.")
+        report.check(status == 200, f"kemi, the agency's owner, confirms PA-008 (HTTP {status})")
+        status = answer("nadia", steps["PA-009"], CONFIRM)
+        report.check(status == 403, f"nadia cannot answer the sealed unit's review of PA-009 (HTTP {status})")
+        status = answer("sam", steps["PA-009"], CONFIRM, comment="Reviewed within the unit.")
+        report.check(status == 200, f"sam, the sealed unit's DPO, confirms its PA-009 (HTTP {status})")
         status = answer("bob", steps["PA-004"], CONFIRM)
         report.check(status == 403, f"bob cannot answer carol's review of PA-004 (HTTP {status})")
         changes = {"categories_of_personal_data": "Name; contact details; complaint narrative, which can reveal "
@@ -180,7 +187,7 @@ def _export_check(report, demo) -> None:
     with register_engine().connect() as conn:
         exports.to_xlsx(activities.all_activities(conn), path)
     sheet = load_workbook(path)["Template"]
-    report.check([c.value for c in sheet[1]] == list(ICO_HEADINGS) and sheet.max_row == 7,
+    report.check([c.value for c in sheet[1]] == list(ICO_HEADINGS) and sheet.max_row == 9,
                  f"the RoPA exports to {path} with the ICO template's 30 headings (sheet 'Template')")
 
 

@@ -24,10 +24,14 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
+from adc import visibility
 from adc.config import PROJECT_ROOT
 from adc.demo import content, estate, verify
-from adc.demo.client import AUDIT_READER, DATA_PROTECTION_TEAM, USERS, Api, DemoError, environment, password_for
+from adc.demo.client import AUDIT_READER, USERS, Api, DemoError, environment, password_for
 from adc.demo.postgres import ThrowawayDatabases, server_url
+from adc.organisations import load_organisations
+from adc.register.db import register_engine
+from adc.register.store import current_datasets
 
 
 def free_port() -> int:
@@ -142,10 +146,10 @@ class Demo:
         return {
             "ADC_HOME": str(self.adc_home),
             "ADC_REGISTER_URL": f"sqlite:///{self.adc_home / 'register.db'}",
-            "ADC_SOURCES": str(PROJECT_ROOT / "include" / "config" / "sources.yaml"),
+            "ADC_SOURCES": str(content.SOURCES),
+            "ADC_ORGANISATIONS": str(content.ORGANISATIONS),
             "ADC_DEFAULT_AWS_ACCOUNT": estate.ACCOUNT,
             "ADC_DEFAULT_AWS_REGION": estate.REGION,
-            "ADC_DATA_PROTECTION_TEAM": ",".join(DATA_PROTECTION_TEAM),
             "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(conn),
             "OPENLINEAGE__TRANSPORT__TYPE": "file",
             "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": str(self.lineage_file),
@@ -221,6 +225,17 @@ def prepare_register(env: dict[str, str]) -> dict[str, Any]:
         return content.load()
 
 
+def harvest_sealed(env: dict[str, str], demo: Demo) -> int:
+    """The sealed unit's own harvest, from a shell only its people read (docs/organisations.md); returns
+    how many datasets its data protection officer now sees."""
+    with open(demo.logs / "sealed-harvest.log", "ab") as log:
+        subprocess.run([str(Path(sys.executable).parent / "adc"), "harvest",  # noqa: S603 - a fixed argv
+                        "--source", content.SEALED_SOURCE], env=env, check=True, stdout=log, stderr=log, timeout=300)
+    with environment(env):
+        viewer = load_organisations().viewer(content.SEALED_DPO)
+        return sum(1 for _ in current_datasets(register_engine(), visible=visibility.datasets(viewer)))
+
+
 def bring_up(stack: ExitStack, demo: Demo) -> tuple[Processes, dict[str, str], Api]:
     """Moto + estate + register + Airflow, ready for a trigger: the processes, Airflow's env, an admin API."""
     say = print
@@ -236,6 +251,8 @@ def bring_up(stack: ExitStack, demo: Demo) -> tuple[Processes, dict[str, str], A
     env = demo.airflow_env(keys)
     loaded = prepare_register(env)
     say("- register: " + ", ".join(f"{v} {k}" for k, v in loaded.items()))
+    say(f"- the sealed unit harvests its own account: adc harvest --source {content.SEALED_SOURCE} "
+        f"({harvest_sealed(env, demo)} datasets; the shared harvest DAG never plans it)")
     if demo.metadata_url:
         say(f"- Airflow's metadata: PostgreSQL, throwaway database {make_url(demo.metadata_url).database}")
         subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"],  # noqa: S603 - a fixed argv
@@ -309,6 +326,8 @@ WHAT_TO_LOOK_AT = [
     "Required Actions (as dana or erin): triage the unregistered sandbox bucket",
     "Required Actions (as carol): the overdue review of PA-004 Complaints handling",
     "Browse > ADC Register: assets, findings, reviews; download the audit pack",
+    "Organisations (include/adc/demo/data/organisations.yaml): log in as nadia, a department analyst, and "
+    "the sealed unit's buckets are nowhere; as sam, its DPO, they are all there is, and PA-009 waits for him",
 ]
 
 

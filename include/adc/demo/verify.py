@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from adc.demo import lineage, ropa
+from adc.demo import lineage, ropa, who_sees
 from adc.demo.client import Api, environment, password_for
 from adc.demo.estate import GHOST_BUCKET, UNREADABLE_BUCKET
 from adc.register import LIVE, assets, findings, history, reconcile
@@ -58,10 +58,13 @@ def run_pipeline(api: Api, env: dict[str, str], demo: Demo, *, timeout: float) -
     reconciliation_stage(report, api, env, timeout=timeout)
     ropa.stage(report, api, env, demo, timeout=timeout)
     lineage.stage(report, api, env, demo, timeout=timeout)
+    who_sees.stage(report, api, env, demo)
     return report
 
 
-HARVESTED = {"s3": 14, "glue": 9, "dynamodb": 2, "rds": 1}  # datasets per service in the DCR estate
+# datasets per service the shared harvest DAG observes: the department's and the agency's accounts (the
+# sealed unit harvests its own)
+HARVESTED = {"s3": 16, "glue": 9, "dynamodb": 2, "rds": 1}
 
 
 def harvest_checks(report: Report) -> None:
@@ -167,7 +170,11 @@ def triage_stage(report: Report, api: Api, *, timeout: float) -> None:
     subjects = sorted(d["subject"] for d in asked)
     report.check(len(asked) == 4 and all({u["id"] for u in d["assigned_users"]} == {"dana", "erin"} for d in asked),
                  f"{len(asked)} triage questions for the data protection team: {subjects}")
-    sandbox = next((d for d in asked if d["subject"].endswith(SANDBOX[1])), None)
+    # organisations are declared: a question names only its finding's number (docs/organisations.md)
+    with register_engine().connect() as conn:
+        number = next(f["finding_id"] for f in findings.list_findings(conn, kind=SANDBOX[0])
+                      if f["subject"] == SANDBOX[1])
+    sandbox = next((d for d in asked if d["subject"] == f"Triage finding {number} (high)"), None)
     if not report.check(sandbox is not None, "the sandbox bucket is asked about") or sandbox is None:
         return
     ti = sandbox["task_instance"]

@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from adc.demo.client import environment
+
 HOSTILE = "{{ conn.aws_default.password }} <script>alert(1)</script>"
 
 
@@ -88,7 +90,7 @@ class ReviewRun:
 
 def _plant(engine, clones: dict[str, str], *, hostile: tuple[str, ...], changes: dict[str, dict[str, Any]],
            special_category: dict[str, tuple[str, str]]) -> None:
-    from adc.demo.content import ROPA_CSV
+    from adc.demo.content import ROPA_CSV, ropa_files
     from adc.demo.ropa import AS_OF
     from adc.register.tables import finding, observed_dataset
     from adc.ropa import exports
@@ -125,7 +127,7 @@ def _plant(engine, clones: dict[str, str], *, hostile: tuple[str, ...], changes:
         for clone_id, (asset_id, summary) in special_category.items():
             new_finding(clone_id, "classification_mismatch", summary, asset_id=asset_id)
 
-    demo = {record.activity_id: record for record in exports.parse(ROPA_CSV)}
+    demo = {record.activity_id: record for path in ropa_files() for record in exports.parse(path)}
     shift = today - AS_OF  # dated as adc.demo.ropa.load dates the demo's own
     exports.save_records(engine, [
         demo[of].model_copy(update={
@@ -148,7 +150,10 @@ def start_reviews(airflow) -> Callable[..., ReviewRun]:
     def start(clones: dict[str, str], *, hostile: tuple[str, ...] = (),
               changes: dict[str, dict[str, Any]] | None = None,
               special_category: dict[str, tuple[str, str]] | None = None) -> ReviewRun:
-        _plant(airflow.engine, clones, hostile=hostile, changes=changes or {}, special_category=special_category or {})
+        # read the demo's files as its Airflow does: its organisations.yaml and sources.yaml
+        with environment({key: value for key, value in airflow.env.items() if key.startswith("ADC_")}):
+            _plant(airflow.engine, clones, hostile=hostile, changes=changes or {},
+                   special_category=special_category or {})
         run = ReviewRun(airflow=airflow, run_id=airflow.trigger("adc_ropa_review"))
         for clone_id in clones:
             run.wait_for_step(clone_id, status=None)  # a 15 s response time may time out as soon as it is asked
