@@ -16,7 +16,7 @@ from adc import __version__
 from adc.errors import AdcError
 
 # modules that add subcommands: each has add_commands(subparsers)
-COMMAND_MODULES = ("harvest", "register", "lineage", "ropa", "audit", "demo")
+COMMAND_MODULES = ("harvest", "register", "quality", "lineage", "ropa", "audit", "demo")
 
 
 def print_json(data: Any) -> None:
