@@ -142,6 +142,11 @@ class ObservedDataset:
     properties: dict[str, Any] = field(default_factory=dict)  # encryption, serde, ttl, engine, ...
     symlinks: list[DatasetId] = field(default_factory=list)  # the same data under another identity
     problems: list[str] = field(default_factory=list)  # e.g. "part-3.parquet: truncated footer"
+    # What the harvest measured beyond object_count, size_bytes and last_modified, for the metrics
+    # time series (adc.register.store.metrics_of; docs/quality.md): row_count, sampled_files,
+    # null_counts (column -> nulls in the sampled files), newest. Counts and times only, never values;
+    # not part of to_dict(): it changes every harvest and is kept in dataset_metrics instead.
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def classification(self) -> Classification:
@@ -163,6 +168,7 @@ class ObservedDataset:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["metrics"]
         data["id"] = {"namespace": self.id.namespace, "name": self.id.name}
         data["fields"] = [f.to_dict() for f in self.fields]
         data["symlinks"] = [{"namespace": s.namespace, "name": s.name} for s in self.symlinks]

@@ -1,11 +1,13 @@
-"""adc quality check: validate quality.yaml and say which of its rules ADC evaluates from metadata."""
+"""adc quality check: validate quality.yaml and say which of its rules ADC evaluates from metadata;
+adc quality history: what every harvest measured of one dataset."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from adc.cli import add_parser, print_json
+from adc.cli import add_as_user, add_parser, print_json
+from adc.errors import AdcError
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -40,6 +42,39 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    # imported when the command runs: keeps adc --help fast
+    from adc import visibility
+    from adc.organisations import load_organisations
+    from adc.quality.history import history
+    from adc.register.db import register_engine
+
+    visible = visibility.datasets(load_organisations().reader(args.as_user))
+    series = history(register_engine(), args.uri, visible=visible)
+    if series is None:  # unknown, or not the reader's to see: the same words either way
+        raise AdcError(f"no dataset {args.uri}")
+    if args.json:
+        print_json(series)
+        return 0
+    if not series:
+        print(f"{args.uri}: no harvest has recorded metrics for it yet")
+        return 0
+    print(args.uri)
+    for m in series:
+        nulls = sum(c["null_count"] for c in (m.get("columns") or {}).values())
+        parts = [f"{m['at']:%Y-%m-%d %H:%M:%S}", f"objects {_n(m.get('object_count'))}",
+                 f"bytes {_n(m.get('size_bytes'))}", f"rows {_n(m.get('row_count'))}",
+                 f"columns {_n(m.get('column_count'))}",
+                 f"nulls {nulls if m.get('columns') is not None else '-'}",
+                 f"newest {m['newest']:%Y-%m-%d %H:%M:%S}" if m.get("newest") else "newest -"]
+        print("  " + "  ".join(parts))
+    return 0
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
 def add_commands(subparsers) -> None:
     quality = subparsers.add_parser(
         "quality", help="data quality: the expectations of quality.yaml",
@@ -54,3 +89,12 @@ def add_commands(subparsers) -> None:
     check.add_argument("--json", action="store_true",
                        help="print the expectations as JSON: dataset or asset, and each rule's text, type, "
                             "whether it is evaluable and why not")
+    history = add_parser(commands, "history", _history,
+                         "what every harvest measured of one dataset from its metadata, oldest first: objects, "
+                         "bytes, rows, columns, per-column null counts and the newest data's time (counts and "
+                         "times only)")
+    history.add_argument("uri", metavar="URI", help="the dataset's URI as adc datasets shows it, e.g. s3://bucket/prefix")
+    history.add_argument("--json", action="store_true",
+                         help="print the series as JSON: one object per harvest (at, run_id, object_count, "
+                              "size_bytes, row_count, sampled_files, column_count, newest, columns)")
+    add_as_user(history)

@@ -77,6 +77,7 @@ def harvest(scope: ScopeContext) -> Iterator[ObservedDataset]:
         schema_status=SchemaStatus.INFERRED if items else SchemaStatus.CATALOGUE,
         object_count=table.get("ItemCount"),
         size_bytes=table.get("TableSizeBytes"),
+        metrics={"row_count": table.get("ItemCount")},  # DescribeTable's (six-hourly) item count
         tags=tags,
         problems=problems,
         properties={

@@ -138,6 +138,8 @@ def describe(scope: ScopeContext, glue: Any, table: dict[str, Any], database_tag
             "parameters": {k: parameters[k] for k in SAFE_PARAMETERS if k in parameters},
             "retention_control": retained,
         },
+        # GetTables says when the table last changed (never updated: when it was created)
+        metrics={"newest": table.get("UpdateTime") or table.get("CreateTime")},
     )
 
 

@@ -188,6 +188,8 @@ def read_schema(scope: ScopeContext, s3: Any, dataset: ObservedDataset, listing:
         if dataset.format in (None, "gz"):  # the name declared nothing useful: what the content is
             dataset.format = found.format
         dataset.schema_status = SchemaStatus.INFERRED
+        if found.row_count is not None:  # a Parquet footer: counts of the one file read
+            dataset.metrics.update(row_count=found.row_count, sampled_files=1, null_counts=found.null_counts or {})
         if found.problem:
             dataset.problems.append(f"{sample.key}: {found.problem}")
         return

@@ -61,6 +61,10 @@ class Inferred:
     format: str
     rows: list[dict[str, Any]] = field(default_factory=list)  # in-memory sample, for classification only
     problem: str | None = None  # read, but with a caveat (e.g. a broken record after good ones)
+    # Parquet only, from the footer: the file's rows, and per top-level column the nulls its row
+    # groups' statistics count (a column some row group has no null count for is left out). Counts only.
+    row_count: int | None = None
+    null_counts: dict[str, int] | None = None
 
 
 def infer(fetch: Fetch, size: int, declared: str | None, *, sample_rows: int = 100) -> Inferred:
@@ -112,10 +116,29 @@ def _parquet(fetch: Fetch, size: int) -> Inferred:
 
     try:
         # The footer alone, behind the leading magic, is a file as far as reading metadata goes.
-        schema = pq.read_schema(pa.BufferReader(b"PAR1" + footer))
+        parquet = pq.ParquetFile(pa.BufferReader(b"PAR1" + footer))
+        schema, metadata = parquet.schema_arrow, parquet.metadata
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise Unreadable(f"Parquet footer unreadable: {str(exc).splitlines()[0][:200]}") from None
-    return Inferred([(f.name, arrow_type(f.type)) for f in schema], "parquet")
+    return Inferred([(f.name, arrow_type(f.type)) for f in schema], "parquet",
+                    row_count=metadata.num_rows, null_counts=_null_counts(metadata, set(schema.names)))
+
+
+def _null_counts(metadata: Any, names: set[str]) -> dict[str, int]:
+    """Nulls per top-level, non-nested column, summed over the row groups' statistics (never their
+    min or max: those are values)."""
+    leaves = {j: path for j in range(metadata.num_columns) if (path := metadata.schema.column(j).path) in names}
+    counts: dict[str, int] = {}
+    missing: set[str] = set()
+    for i in range(metadata.num_row_groups):
+        group = metadata.row_group(i)
+        for j, path in leaves.items():
+            statistics = group.column(j).statistics
+            if statistics is None or not statistics.has_null_count:
+                missing.add(path)
+            else:
+                counts[path] = counts.get(path, 0) + statistics.null_count
+    return {name: count for name, count in counts.items() if name not in missing}
 
 
 def arrow_type(t: Any) -> str:

@@ -32,6 +32,8 @@ class Metrics(TypedDict, total=False):
     """What one harvest measured of one dataset from its metadata; None (or absent): not measured."""
 
     at: datetime  # when the harvest measured it
+    run_id: str  # the harvest run
+    sampled_files: int | None  # how many files row_count and columns come from (Parquet footers)
     row_count: int | None  # Parquet footers' num_rows, DynamoDB ItemCount, a database's row estimate
     object_count: int | None  # objects (files) in the dataset
     size_bytes: int | None  # their total size

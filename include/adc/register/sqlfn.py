@@ -15,7 +15,7 @@ from sqlalchemy import Boolean, ColumnElement, Integer, String, and_, case, cast
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-from adc.register.types import Json
+from adc.register.types import Json, UTCDateTime
 
 
 def _value(item: Any) -> ColumnElement:
@@ -264,3 +264,21 @@ def _scalar_text_sqlite(element, compiler, **kw):
 @compiles(scalar_text, "postgresql")
 def _scalar_text_pg(element, compiler, **kw):
     return f"({compiler.process(element.clauses, **kw)} #>> '{{}}')"
+
+
+class iso_timestamp(FunctionElement):  # noqa: N801
+    """An ISO 8601 text with its offset (``datetime.isoformat()``, as staged in JSON) as the timestamp
+    a UTCDateTime column holds: SQLite's UTC text (to the millisecond), PostgreSQL's timestamptz."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(iso_timestamp, "sqlite")
+def _iso_timestamp_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m-%d %H:%M:%f', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(iso_timestamp, "postgresql")
+def _iso_timestamp_pg(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP WITH TIME ZONE)"

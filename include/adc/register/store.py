@@ -36,8 +36,8 @@ from sqlalchemy import (
 from adc.model import ObservedDataset, ScopeOutcome
 from adc.register import markings
 from adc.register.db import exclusive
-from adc.register.sqlfn import json_length
-from adc.register.tables import harvest_run, harvest_scope, observation, observed_dataset
+from adc.register.sqlfn import iso_timestamp, json_length
+from adc.register.tables import dataset_metrics, harvest_run, harvest_scope, observation, observed_dataset
 
 BATCH = 1000
 # Statistics change on every harvest; they are updated in place and do not make a new version.
@@ -55,6 +55,29 @@ def content_hash(record: dict[str, Any]) -> str:
     """Hash of what describes a dataset (schema, format, tags, classification...), not its statistics."""
     stable = {k: v for k, v in record.items() if k not in _VOLATILE}
     return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def metrics_of(dataset: ObservedDataset) -> dict[str, Any]:
+    """What this harvest measured of ``dataset`` for its metrics time series (dataset_metrics,
+    docs/quality.md): counts and times from the metadata the harvest read, never a value."""
+    measured = dataset.metrics
+    newest = measured.get("newest") or dataset.last_modified
+    if newest is not None and newest.tzinfo is None:  # AWS gives UTC
+        newest = newest.replace(tzinfo=UTC)
+    rows, nulls = measured.get("row_count"), measured.get("null_counts")
+    columns = None
+    if rows is not None and nulls is not None:
+        columns = {str(name).replace("\x00", "\ufffd"): {"null_count": int(count), "rows": int(rows)}
+                   for name, count in nulls.items()}
+    return {
+        "object_count": dataset.object_count,
+        "size_bytes": dataset.size_bytes,
+        "row_count": rows,
+        "sampled_files": measured.get("sampled_files"),
+        "column_count": len(dataset.fields) or None,
+        "newest": newest.astimezone(UTC).isoformat() if newest is not None else None,
+        "columns": columns,
+    }
 
 
 NUL_SHOWN = "a NUL character, which the register cannot keep, is shown as U+FFFD"
@@ -137,6 +160,7 @@ def record_unit(engine: Engine, run_id: str, outcome: ScopeOutcome, datasets: It
                         "unit": outcome.unit,
                         "content_hash": content_hash(record),
                         "record": record,
+                        "metrics": metrics_of(dataset),
                     }
                 )
             conn.execute(insert(observation), rows)
@@ -218,6 +242,7 @@ def finish_run(engine: Engine, run_id: str, summary: dict[str, Any] | None = Non
         unchanged = _refresh_unchanged(conn, run_id, at)
         inserted = _add_versions(conn, run_id, at, unchanged=unchanged)
         gone = _mark_gone(conn, run_id, at)
+        _record_metrics(conn, run_id, at)
         # a changed dataset is closed (1) and added again (3)
         merge = {"added": inserted - changed, "changed": changed, "unchanged": unchanged, "gone": gone}
         _complete(conn, run_id, at, {**(summary or {}), "merge": merge})
@@ -332,8 +357,32 @@ def _mark_gone(conn: Connection, run_id: str, at: datetime) -> int:
     return len(gone_ids)
 
 
+def _record_metrics(conn: Connection, run_id: str, at: datetime) -> None:
+    """5. The metrics time series: one dataset_metrics row per staged dataset, from its staged metrics."""
+    m = ob.c.metrics
+    conn.execute(
+        insert(dataset_metrics).from_select(
+            ["namespace", "name", "run_id", "at", "object_count", "size_bytes", "row_count", "sampled_files",
+             "column_count", "newest", "columns"],
+            select(
+                ob.c.namespace,
+                ob.c.name,
+                literal(run_id),
+                literal(at, dataset_metrics.c.at.type),
+                m["object_count"].as_integer(),
+                m["size_bytes"].as_integer(),
+                m["row_count"].as_integer(),
+                m["sampled_files"].as_integer(),
+                m["column_count"].as_integer(),
+                iso_timestamp(m["newest"].as_string()),
+                m["columns"],
+            ).where(_staged(run_id), m.is_not(None)),
+        )
+    )
+
+
 def _complete(conn: Connection, run_id: str, at: datetime, summary: dict[str, Any]) -> None:
-    """5. Drop the run's staging and mark it complete, with its summary."""
+    """6. Drop the run's staging and mark it complete, with its summary."""
     conn.execute(delete(ob).where(_staged(run_id)))
     conn.execute(
         update(harvest_run)

@@ -128,6 +128,7 @@ observation = Table(
     Column("unit", String(600), nullable=False),  # source|service|region|scope
     Column("content_hash", String(64), nullable=False),
     Column("record", Json, nullable=False),  # ObservedDataset.to_dict()
+    Column("metrics", Json),  # store.metrics_of(): what dataset_metrics receives when the run is merged
 )
 Index("ix_observation_run_id_unit", observation.c.run_id, observation.c.unit)
 
@@ -185,6 +186,26 @@ Index("ix_observed_dataset_source_scope", observed_dataset.c.source, observed_da
 # the version a current one replaced (its valid_to is the current version's first_seen_at): schema drift
 Index("ix_observed_dataset_namespace_name_valid_to", observed_dataset.c.namespace, observed_dataset.c.name,
       observed_dataset.c.valid_to)
+
+# What each harvest measured of each dataset from its metadata (docs/quality.md): one row per dataset
+# and complete run, written by the merge. Counts and times only, never a value of the data.
+dataset_metrics = Table(
+    "dataset_metrics",
+    metadata,
+    Column("namespace", Name(), primary_key=True),
+    Column("name", Name(), primary_key=True),
+    Column("run_id", String(250), ForeignKey("harvest_run.run_id"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),  # when the run was merged
+    Column("object_count", BigInteger),
+    Column("size_bytes", BigInteger),
+    Column("row_count", BigInteger),  # Parquet footers' num_rows of the sampled files, DynamoDB ItemCount
+    Column("sampled_files", Integer),  # how many files row_count and columns come from
+    Column("column_count", Integer),
+    Column("newest", UTCDateTime),  # newest object's LastModified, Glue UpdateTime
+    Column("columns", Json),  # {column: {"null_count": n, "rows": m}} from the sampled files' footers
+)
+Index("ix_dataset_metrics_namespace_name_at", dataset_metrics.c.namespace, dataset_metrics.c.name,
+      dataset_metrics.c.at)
 
 # --------------------------------------------------------------------------- reconciliation
 
