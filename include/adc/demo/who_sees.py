@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,7 +144,13 @@ def _airflow_objects(report: Report, admin: Api, nadia: Api) -> None:
 
 
 def _log(api: Api, path: str, map_index: int) -> str:
-    response = api.client.get(path, params={"map_index": map_index, "full_content": True},
-                              headers={"Accept": "application/json"})
+    for attempt in range(3):  # an API server under load may answer 500 for a moment (tests/e2e/conftest.py)
+        response = api.client.get(path, params={"map_index": map_index, "full_content": True},
+                                  headers={"Accept": "application/json"})
+        if response.status_code < 500:
+            break
+        time.sleep(2 * (attempt + 1))
+    if response.status_code == 404:  # a try that has not written its log yet (queued, just started)
+        return ""
     return response.text if response.status_code == 200 else f"unreadable log: HTTP {response.status_code}"
 

@@ -148,8 +148,8 @@ def _readable_by(airflow, user: str, step) -> str:
         for attempt in range(1, (ti["try_number"] or 0) + 1):
             log = airflow.request(user, "GET", f"{run}/taskInstances/{ti['task_id']}/logs/{attempt}",
                                   params={"map_index": ti["map_index"]}, headers={"Accept": "application/json"})
-            assert log.status_code == 200, log.text[:300]
-            texts.append(log.text)
+            assert log.status_code in (200, 404), log.text[:300]  # 404: a try not started, no log yet
+            texts.append(log.text if log.status_code == 200 else "")
     return "".join(texts)
 
 
